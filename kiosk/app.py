@@ -1,0 +1,62 @@
+"""The one place that builds the kiosk from its configuration and wires the parts together."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+from kiosk import paths
+from kiosk.assistant import Assistant
+from kiosk.config import Config
+from kiosk.dialogue.answers import Answerer, load_responses
+from kiosk.dialogue.session import Policy
+from kiosk.nlu.model import IntentModel
+from kiosk.nlu.understand import Understander
+from kiosk.storage.db import open_database
+from kiosk.storage.journal import Journal
+from kiosk.storedata.catalog import Catalog
+from kiosk.storedata.orders import OrderBook
+from kiosk.storedata.profile import StoreProfile, load_profile
+
+
+@dataclass(frozen=True)
+class StoreData:
+    profile: StoreProfile
+    catalog: Catalog
+    orders: OrderBook
+
+
+def load_store(config: Config) -> StoreData:
+    store_dir = config.path(config.store.dir)
+    profile = load_profile(store_dir / "store.toml")
+    catalog = Catalog.from_csv(store_dir / "catalog.csv")
+    orders = OrderBook.from_csv(store_dir / "orders.csv", catalog)
+    return StoreData(profile, catalog, orders)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def build_assistant(config: Config, *, clock: Callable[[], dt.datetime] = _utc_now,
+                    database: str | None = None) -> Assistant:
+    """Store data, model, journal and dialogue policy, wired into the text core.
+
+    `clock` is injected so tests (and replays) control what "today" and "last Tuesday" mean;
+    dates are taken in the kiosk's local time zone.
+    """
+    store = load_store(config)
+    model = IntentModel.load(config.path(config.intents.model_dir))
+    responses = load_responses(paths.ASSETS_DIR / "responses" / f"{config.kiosk.language}.yaml")
+    local_clock = lambda: clock().astimezone()  # noqa: E731 - the local wall clock of the shop
+    answerer = Answerer(store.profile, store.catalog, store.orders, responses,
+                        today=lambda: local_clock().date())
+    conn = open_database(database or config.path(config.storage.database))
+    journal = Journal(conn, clock=clock)
+    policy = Policy(clarify_margin=config.intents.clarify_margin,
+                    max_failed_attempts=config.dialogue.max_failed_attempts)
+    return Assistant(Understander(model, store.catalog, store.profile, top_k=config.intents.top_k),
+                     answerer, journal, policy=policy, kiosk_id=config.kiosk.id,
+                     language=config.kiosk.language, retention_days=config.storage.retention_days,
+                     clock=local_clock)

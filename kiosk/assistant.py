@@ -1,0 +1,157 @@
+"""The text core: a customer's words in, an answer (or a hand-off to staff) out, every turn recorded.
+
+The Assistant owns one customer session at a time. It runs understanding, asks the pure
+session machine what to do, carries the decision out against the store's data, and records the
+turn; a hand-off is committed to the journal *before* the customer is told their ticket number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import replace
+from typing import Any, Callable
+
+from kiosk.dialogue import session as machine
+from kiosk.dialogue.answers import Answerer
+from kiosk.events import Decision, Outcome, Reply, TurnResult, Understanding
+from kiosk.nlu.understand import Understander, clean_text
+from kiosk.storage.journal import Journal, Ticket
+
+log = logging.getLogger("kiosk.session")
+
+_OUTCOME = {"clarify": Outcome.CLARIFY, "ask_slot": Outcome.ASK_SLOT, "escalate": Outcome.ESCALATED,
+            "reject": Outcome.REJECTED}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Assistant:
+    def __init__(self, understander: Understander, answerer: Answerer, journal: Journal, *,
+                 policy: machine.Policy = machine.Policy(), kiosk_id: str = "kiosk-1",
+                 language: str = "en", retention_days: int = 30,
+                 clock: Callable[[], dt.datetime] = _now):
+        self.understander = understander
+        self.answerer = answerer
+        self.journal = journal
+        self.policy = policy
+        self.kiosk_id = kiosk_id
+        self.language = language
+        self.retention_days = retention_days
+        self.clock = clock
+        self.session = machine.Session()
+        self.session_id: str | None = None
+        self.ticket: Ticket | None = None
+
+    # -- session lifecycle ---------------------------------------------------------------------
+    def begin(self) -> str:
+        """A customer arrived (or typed): start a fresh session."""
+        if self.session_id is not None:
+            self.end("replaced")
+        self.session_id = self.journal.start_session(self.kiosk_id, self.language)
+        self.session = machine.start()
+        self.ticket = None
+        log.info("session %s started", self.session_id)
+        return self.session_id
+
+    def end(self, reason: str) -> None:
+        """Close the session and forget the customer (goodbye, idle timeout, shutdown)."""
+        if self.session_id is None:
+            return
+        self.journal.end_session(self.session_id, reason)
+        log.info("session %s ended: %s", self.session_id, reason)
+        self.session_id, self.session, self.ticket = None, machine.Session(), None
+        if self.retention_days == 0:
+            self.journal.purge_before(self.clock() + dt.timedelta(seconds=1))
+
+    def idle(self) -> None:
+        self.end("idle")
+
+    def purge_expired(self) -> int:
+        return self.journal.purge_before(self.clock() - dt.timedelta(days=self.retention_days))
+
+    def feedback(self, rating: int, comment: str | None = None) -> int:
+        if self.session_id is None:
+            raise RuntimeError("no customer session to attach feedback to")
+        return self.journal.record_feedback(self.session_id, rating, comment)
+
+    # -- one turn ------------------------------------------------------------------------------
+    def turn(self, text: str) -> TurnResult:
+        started = time.perf_counter()
+        if self.session_id is None:
+            self.begin()
+        assert self.session_id is not None
+        session_id = self.session_id
+        now = self.clock()
+        cleaned = clean_text(text) if isinstance(text, str) else ""
+        if not cleaned:
+            # Nothing to understand: say so, but an empty submit is not a failed attempt.
+            u = self.understander.understand("", now.date())
+            decision, reply = Decision("reject", reason="no_words"), Reply(self.answerer.r.say("no_words"))
+        else:
+            u = self.understander.understand(cleaned, now.date(), expecting=self.session.expecting)
+            self.session, decision = machine.on_understood(self.session, u, self.policy)
+            reply = self._carry_out(decision)
+            self.session, follow_up = machine.on_replied(self.session, decision, reply, self.policy)
+            if follow_up is not None:  # the answer failed once too often: hand over
+                handoff = self._carry_out(follow_up)
+                reply = replace(handoff, text=reply.text + " " + handoff.text)
+                decision = follow_up
+        outcome = _OUTCOME.get(decision.kind, Outcome.ANSWERED)
+        if self.ticket is not None and decision.kind == "escalate":
+            outcome = Outcome.ESCALATED
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        slots = self._slots_dict(u, decision)
+        self.journal.record_turn(session_id, text=cleaned, intent=u.intent,
+                                 confidence=u.confidence, slots=slots, answer=reply.text,
+                                 latency_ms=latency_ms, outcome=outcome.value)
+        log.info("session %s turn: intent=%s conf=%.2f outcome=%s %.1fms", session_id, u.intent,
+                 u.confidence, outcome.value, latency_ms)
+        ended = decision.kind == "end"
+        result = TurnResult(
+            session_id=session_id, text=cleaned, intent=u.intent, confidence=u.confidence,
+            alternatives=u.alternatives, slots=slots, answer=reply.text, card=reply.card,
+            outcome=outcome, state=self.session.state.value,
+            escalation=self.ticket.as_dict() if self.ticket is not None else None,
+            latency_ms=latency_ms, session_ended=ended, at=now)
+        if ended:
+            self.end("goodbye")
+        return result
+
+    def _carry_out(self, decision: Decision) -> Reply:
+        if decision.kind == "escalate":
+            return self._escalate(decision)
+        if decision.kind == "cancel" and decision.reason == "handoff" and self.ticket is not None:
+            self.ticket = self.journal.resolve_escalation(self.ticket.id, "customer",
+                                                          "cancelled by the customer at the kiosk")
+        return self.answerer.reply(decision, last_reply=self.session.last_reply)
+
+    def _escalate(self, decision: Decision) -> Reply:
+        if self.ticket is None or self.ticket.status == "resolved":
+            context = {"reason": decision.reason, "intent": decision.intent,
+                       "recent_turns": self._recent_turns(), "product": decision.product.name if decision.product else None,
+                       "slots": decision.slots.as_dict()}
+            # Committed to disk before the customer hears the ticket number.
+            self.ticket = self.journal.open_escalation(self.session_id, decision.reason or "unknown", context)
+            log.info("session %s escalated: ticket %s (%s)", self.session_id, self.ticket.number, decision.reason)
+        return self.answerer.reply(decision, ticket=self.ticket.number)
+
+    def _recent_turns(self) -> list[dict[str, Any]]:
+        turns = self.journal.session_turns(self.session_id) if self.session_id else []
+        return [{"text": t["text"], "intent": t["intent"], "answer": t["answer"]} for t in turns[-5:]]
+
+    @staticmethod
+    def _slots_dict(u: Understanding, decision: Decision) -> dict[str, Any]:
+        out = decision.slots.as_dict() if decision.slots else {}
+        out.update({k: v for k, v in u.slots.as_dict().items() if k not in out})
+        product = decision.product or (u.products[0] if len(u.products) == 1 else None)
+        if product is not None:
+            out["product"] = {"sku": product.sku, "name": product.name}
+        if u.department:
+            out["department"] = u.department
+        if u.service:
+            out["service"] = u.service
+        return out

@@ -1,0 +1,106 @@
+"""The kiosk's shared vocabulary: frozen values passed between stages, logged, and used in tests.
+
+Each stage (understanding → dialogue decision → answer → turn result) hands the next one of
+these; `as_dict()` gives the JSON form used by `kiosk ask --json`, the logs and the journal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from kiosk.nlu.model import IntentScore
+from kiosk.nlu.slots import Slots
+
+
+class Outcome(str, Enum):
+    ANSWERED = "answered"
+    CLARIFY = "clarify"  # asked which of two intents was meant
+    ASK_SLOT = "ask_slot"  # asked for something the answer needs (order number, product, date)
+    ESCALATED = "escalated"  # handed over to staff
+    REJECTED = "rejected"  # not understood or not something the kiosk handles
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    """A catalogue product as the dialogue remembers it (the catalogue stays the source of truth)."""
+
+    sku: str
+    name: str
+    score: float = 100.0
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the kiosk made of one utterance, before any decision."""
+
+    text: str
+    intent: str | None  # None: out of scope or nothing recognisable
+    confidence: float
+    alternatives: tuple[IntentScore, ...]
+    slots: Slots
+    products: tuple[ProductRef, ...] = ()  # best first; several when the text fits several equally
+    department: str | None = None
+    service: str | None = None
+    known_features: int = 0
+    oos_confidence: float = 0.0  # probability the model gave to "not a shop request"
+
+    def probability(self, intent: str) -> float:
+        return next((a.confidence for a in self.alternatives if a.intent == intent), 0.0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the dialogue decided to do with an utterance; the answerer carries it out."""
+
+    kind: str  # answer | clarify | ask_slot | escalate | reject | repeat | cancel | end
+    intent: str | None = None
+    product: ProductRef | None = None
+    candidates: tuple[ProductRef, ...] = ()  # for "which one?" questions about products
+    options: tuple[str, ...] = ()  # intents offered when clarifying
+    slot: str | None = None  # the slot asked for
+    reason: str | None = None  # why escalating or rejecting
+    slots: Slots = field(default_factory=Slots)
+    department: str | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer ready to show and say: the text plus a structured card for the screen."""
+
+    text: str
+    card: dict[str, Any] = field(default_factory=dict)
+    ok: bool = True  # False: the answer could not be given (order not found, bad barcode…)
+    retry_slot: str | None = None  # the slot to ask for again when not ok
+    offer_handoff: bool = False  # the reply ends with "shall I call a team member?"
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    session_id: str
+    text: str
+    intent: str | None
+    confidence: float
+    alternatives: tuple[IntentScore, ...]
+    slots: dict[str, Any]
+    answer: str
+    card: dict[str, Any]
+    outcome: Outcome
+    state: str
+    escalation: dict[str, Any] | None
+    latency_ms: float
+    session_ended: bool
+    at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["outcome"] = self.outcome.value
+        out["alternatives"] = [{"intent": a.intent, "confidence": round(a.confidence, 4)}
+                               for a in self.alternatives]
+        out["confidence"] = round(self.confidence, 4)
+        out["latency_ms"] = round(self.latency_ms, 2)
+        out["at"] = self.at.isoformat()
+        return out

@@ -1,0 +1,91 @@
+"""One utterance → Understanding: intent model, slots, and what in the store it names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from kiosk.events import ProductRef, Understanding
+from kiosk.nlu.model import IntentModel
+from kiosk.nlu.slots import Slots, extract_slots
+from kiosk.storedata.catalog import Catalog
+from kiosk.storedata.profile import StoreProfile
+
+# Intents whose answer depends on which product the customer means.
+PRODUCT_AWARE = frozenset({"find_product", "price_check", "stock_check", "return_item",
+                           "exchange_item", "warranty_repair"})
+# Intents about the future ("are you open on sunday") rather than the past ("I bought it on sunday").
+FUTURE_INTENTS = frozenset({"store_hours"})
+# Product matches within this many points of the best are equally plausible ("drill" → 3 drills).
+TIE_POINTS = 4.0
+MAX_TEXT_CHARS = 2000
+
+
+def clean_text(text: str) -> str:
+    """What is left of raw input once control characters and invalid Unicode are removed."""
+    text = text[:MAX_TEXT_CHARS].encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
+    phrases = sorted({p.lower().strip() for p in phrases if p.strip()}, key=len, reverse=True)
+    if not phrases:
+        return None
+    # Whole words, with an optional plural "s" so "toilet seats" finds "toilet seat".
+    return re.compile(r"\b(" + "|".join(re.escape(p) for p in phrases) + r")s?\b")
+
+
+class Understander:
+    def __init__(self, model: IntentModel, catalog: Catalog, profile: StoreProfile, top_k: int = 3):
+        self.model = model
+        self.catalog = catalog
+        self.profile = profile
+        self.top_k = top_k
+        self._departments = [(d.name, _phrase_pattern([d.name, *d.keywords])) for d in profile.departments]
+        self._services = [(s.name, _phrase_pattern([s.name, *s.keywords])) for s in profile.services]
+
+    def _match(self, table, text: str) -> str | None:
+        lowered = text.lower()
+        best, best_len = None, 0
+        for name, pattern in table:
+            if pattern is None:
+                continue
+            m = pattern.search(lowered)
+            if m and len(m.group(1)) > best_len:  # the most specific phrase wins
+                best, best_len = name, len(m.group(1))
+        return best
+
+    def products(self, text: str) -> tuple[ProductRef, ...]:
+        matches = self.catalog.find_in_text(text, limit=3)
+        if not matches:
+            return ()
+        best = matches[0].score
+        return tuple(ProductRef(m.product.sku, m.product.name, m.score)
+                     for m in matches if m.score >= best - TIE_POINTS)
+
+    def understand(self, text: str, today: dt.date, *, expecting: str | None = None) -> Understanding:
+        text = clean_text(text)
+        prediction = self.model.predict(text, top_k=self.top_k)
+        top = prediction.top
+        intent = None if prediction.out_of_scope or top is None else top.intent
+        confidence = top.confidence if top else 0.0
+        prefer = "future" if intent in FUTURE_INTENTS else "past"
+        slots = extract_slots(text, today, expecting=expecting, prefer=prefer,
+                              date_order=self.profile.date_order) if text else Slots()
+        wants_product = (intent in PRODUCT_AWARE or intent is None or confidence < 0.5
+                         or expecting in ("product", "product_choice"))
+        products = self.products(text) if text and wants_product and not slots.ean else ()
+        return Understanding(
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            alternatives=prediction.intents,
+            slots=slots,
+            products=products,
+            department=self._match(self._departments, text),
+            service=self._match(self._services, text),
+            known_features=prediction.known_features,
+            oos_confidence=prediction.oos_confidence,
+        )
