@@ -105,14 +105,14 @@ class Assistant:
             outcome = Outcome.ESCALATED
         latency_ms = (time.perf_counter() - started) * 1000.0
         slots = self._slots_dict(u, decision)
-        self.journal.record_turn(session_id, text=cleaned, intent=u.intent,
+        self.journal.record_turn(session_id, text=cleaned, intent=decision.intent or u.intent,
                                  confidence=u.confidence, slots=slots, answer=reply.text,
                                  latency_ms=latency_ms, outcome=outcome.value)
         log.info("session %s turn: intent=%s conf=%.2f outcome=%s %.1fms", session_id, u.intent,
                  u.confidence, outcome.value, latency_ms)
         ended = decision.kind == "end"
         result = TurnResult(
-            session_id=session_id, text=cleaned, intent=u.intent, confidence=u.confidence,
+            session_id=session_id, text=cleaned, intent=decision.intent or u.intent, confidence=u.confidence,
             alternatives=u.alternatives, slots=slots, answer=reply.text, card=reply.card,
             outcome=outcome, state=self.session.state.value,
             escalation=self.ticket.as_dict() if self.ticket is not None else None,

@@ -178,7 +178,18 @@ class Answerer:
             return self.r.say("product_location", name=p.name, aisle=p.aisle, department=p.department)
         return self.r.say("product_location_garden", name=p.name, aisle=p.aisle)
 
+    def _several(self, d: Decision, line: Callable[[Product], str]) -> Reply | None:
+        """A few products fit equally ("drill"): answer for each rather than quiz the customer."""
+        if d.product is not None or not d.candidates or d.slots.ean or d.slots.invalid_ean:
+            return None
+        products = [p for p in (self.catalog.by_sku(c.sku) for c in d.candidates[:3]) if p is not None]
+        text = self.r.say("several", count=len(products)) + " " + " ".join(line(p) for p in products)
+        return Reply(text, {"kind": "products", "items": [self._product_card(p) for p in products]})
+
     def _find_product(self, d: Decision) -> Reply:
+        several = self._several(d, lambda p: self._where(p))
+        if several:
+            return several
         p, failed = self._product(d)
         if failed:
             return failed
@@ -186,6 +197,9 @@ class Answerer:
         return Reply(text, self._product_card(p))
 
     def _price_check(self, d: Decision) -> Reply:
+        several = self._several(d, lambda p: self.r.say("price", name=p.name, price=money(p.price_cents, self.profile.currency)))
+        if several:
+            return several
         p, failed = self._product(d)
         if failed:
             return failed
@@ -193,6 +207,10 @@ class Answerer:
                      self._product_card(p))
 
     def _stock_check(self, d: Decision) -> Reply:
+        several = self._several(d, lambda p: self.r.say("stock_line" if p.in_stock else "stock_line_none",
+                                                        name=p.name, stock=p.stock))
+        if several:
+            return several
         p, failed = self._product(d)
         if failed:
             return failed

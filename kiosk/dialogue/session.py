@@ -38,8 +38,8 @@ REQUIRED_SLOT = {
 CONVERSATIONAL = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "repeat", "cancel", "help"})
 ESCALATING = {"talk_to_person": "customer_request", "complaint": "complaint"}
 # Replies to "which one?" that pick by position.
-_ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "other": 1,
-             "third": 2, "3rd": 2, "three": 2, "last": -1}
+# Bare "one"/"two" are left out on purpose: "no, the wrong one" must not pick the first.
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "other": 1, "third": 2, "3rd": 2, "last": -1}
 _ORDINAL_WORDS = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b")
 
 
@@ -60,6 +60,7 @@ class Session:
     pending: Decision | None = None  # the decision waiting for a slot or a clarification
     options: tuple[str, ...] = ()  # intents offered while clarifying
     candidates: tuple[ProductRef, ...] = ()  # products offered while asking which one
+    referents: tuple[ProductRef, ...] = ()  # products the last answer listed: what "they" means
     failures: int = 0
     escalated: bool = False
     turns: int = 0
@@ -96,21 +97,28 @@ def _with_context(session: Session, decision: Decision) -> Decision:
     slots = decision.slots
     if slots.order_number is None and session.order_number and decision.intent in ("order_status", "order_pickup", "refund_status"):
         slots = replace(slots, order_number=session.order_number)
-    product = decision.product
+    product, candidates = decision.product, decision.candidates
     if product is None and decision.intent in PRODUCT_INTENTS | {"return_item", "exchange_item", "warranty_repair"}:
-        if not slots.ean and not decision.candidates:
-            product = session.product
-    return replace(decision, slots=slots, product=product)
+        if not slots.ean and not candidates:
+            if session.product is not None:
+                product = session.product
+            elif decision.intent in PRODUCT_INTENTS:
+                candidates = session.referents
+    return replace(decision, slots=slots, product=product, candidates=candidates)
 
 
 def _missing_slot(decision: Decision) -> str | None:
     need = REQUIRED_SLOT.get(decision.intent or "")
     if need == "product":
-        has = decision.product is not None or decision.slots.ean or decision.slots.invalid_ean
-        return None if has else ("product_choice" if decision.candidates else "product")
+        # Price, place and stock of a few close matches are all answered at once ("they").
+        has = (decision.product is not None or decision.slots.ean or decision.slots.invalid_ean
+               or decision.candidates)
+        return None if has else "product"
     if need == "order_number":
         return None if decision.slots.order_number else "order_number"
     if need == "date":
+        if decision.candidates and decision.product is None:
+            return "product_choice"  # a return window depends on which product it is
         return None if decision.slots.date else "date"
     return None
 
@@ -163,6 +171,9 @@ def _conversational(session: Session, u: Understanding, intent: str, policy: Pol
             return (replace(session, state=State.ESCALATED, escalated=True, pending=None),
                     Decision("escalate", intent=intent, reason="customer_accepted_offer"))
         return replace(session, state=State.READY), Decision("answer", intent="deny")
+    if intent == "deny" and session.state in (State.ASKING_SLOT, State.CLARIFYING):
+        return (replace(session, state=State.READY, pending=None, options=(), candidates=()),
+                Decision("answer", intent="deny"))
     if intent in ("greet", "thanks", "help", "affirm", "deny"):
         return replace(session, state=State.ESCALATED if session.escalated else State.READY,
                        pending=None), Decision("answer", intent=intent)
@@ -174,8 +185,8 @@ def on_understood(session: Session, u: Understanding, policy: Policy = Policy())
     if session.state is State.IDLE:
         session = replace(start(), turns=session.turns)
 
-    # A bare answer to the question the kiosk just asked.
-    if session.state is State.ASKING_SLOT and session.pending is not None:
+    # A bare answer to the question the kiosk just asked ("no" and "never mind" drop it).
+    if session.state is State.ASKING_SLOT and session.pending is not None and u.intent not in ("deny", "cancel"):
         resolved = _resolve_pending(session, u)
         if resolved is not None:
             return _settle(session, resolved, policy)
@@ -274,7 +285,9 @@ def on_replied(session: Session, decision: Decision, reply: Reply, policy: Polic
     remembered = replace(session, last_reply=reply.text,
                          last_intent=decision.intent if decision.kind in ("answer", "ask_slot") else session.last_intent)
     if decision.product is not None:
-        remembered = replace(remembered, product=decision.product)
+        remembered = replace(remembered, product=decision.product, referents=())
+    elif decision.candidates and decision.kind == "answer":
+        remembered = replace(remembered, product=None, referents=decision.candidates)
     if decision.slots.order_number:
         remembered = replace(remembered, order_number=decision.slots.order_number)
     if decision.slots.date:

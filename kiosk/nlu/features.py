@@ -124,6 +124,14 @@ class Featurizer:
             found += grams
         return [i for i in found if i][: self.config.max_features]
 
+    def coverage(self, text: str) -> tuple[int, float]:
+        """(known words, share of character n-grams known): low for keyboard mashing, high for typos."""
+        tokens = words(text)
+        known_words = sum(("w " + t) in self._index for t in tokens)
+        grams = [g for t in tokens for g in self._char_grams(t)]
+        share = sum(g in self._index for g in grams) / len(grams) if grams else 0.0
+        return known_words, share
+
     def encode(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
         """(ids[int32, L], weights[float32, L], number of known features)."""
         found = self.ids(text)

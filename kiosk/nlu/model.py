@@ -24,6 +24,9 @@ LABELS_FILE = "labels.json"
 FEATURIZER_FILE = "featurizer.json"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 1
+# Below this share of known character n-grams (and with no known word) a text is gibberish;
+# typos keep most of their n-grams ("cordles dril" 0.93, "hamer" 0.67, "asdf qwer" 0.38).
+GIBBERISH_COVERAGE = 0.55
 
 
 class ModelError(Exception):
@@ -195,6 +198,12 @@ class IntentModel:
             # Nothing in the text was seen in training (emoji, another script, noise): there is no
             # evidence for any intent, whatever the biases of the output layer say.
             return Prediction((), True, 1.0, 0)
+        if probs.max() < 0.5:
+            known_words, share = self.featurizer.coverage(text)
+            if known_words == 0 and share < GIBBERISH_COVERAGE:
+                # Keyboard mashing shares a few letter pairs with real words, and the model
+                # will always find *some* intent for them: treat it as no words at all.
+                return Prediction((), True, oos_p, 0)
         order = self._in_scope[np.argsort(-probs[self._in_scope], kind="stable")][:top_k]
         intents = tuple(IntentScore(self.labels[i], float(probs[i])) for i in order)
         best_overall = int(np.argmax(probs))

@@ -100,15 +100,16 @@ class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
         self.words = [_Word(m.group(), m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        # _joined[i]: word i and word i+1 belong to one phrase (only spaces or a hyphen between).
+        self._joined = [
+            _JOINING_GAP.fullmatch(text, a.end, b.start) is not None for a, b in zip(self.words, self.words[1:])
+        ] + [False]
 
     def lower(self, i: int) -> str:
         return self.words[i].lower if 0 <= i < len(self.words) else ""
 
     def joined(self, i: int) -> bool:
-        """Whether word i and word i+1 belong to one phrase (only spaces or a hyphen between)."""
-        if i + 1 >= len(self.words):
-            return False
-        return _JOINING_GAP.fullmatch(self.text, self.words[i].end, self.words[i + 1].start) is not None
+        return 0 <= i < len(self._joined) and self._joined[i]
 
     def spaced(self, i: int) -> bool:
         """Whether word i and word i+1 are separated by whitespace only."""
@@ -201,14 +202,12 @@ class _Reader:
             return self._unattached(i, i + 3, "6")
         if w == "dozen":
             return self._unattached(i, i + 1, "12")
-        if w == "a" and (nxt == "hundred" or nxt in _SCALES):
-            i_start, first = i, self.chunk(i + 1, in_run=False)
-        else:
-            i_start, first = i, self.chunk(i, in_run=False)
+        a_scale = w == "a" and (nxt == "hundred" or nxt in _SCALES)  # "a hundred" reads as "one hundred"
+        first = self.chunk(i + 1 if a_scale else i, in_run=False)
         if first is None:
             return None
         if first.ordinal:
-            return self._ordinal(i_start, first)
+            return self._ordinal(i, first)
         pieces, j, year_style = [first.digits], first.end, False
         if first.year_half and self.joined(j - 1):
             second = self.chunk(j, in_run=False)
@@ -224,23 +223,23 @@ class _Reader:
                 pieces.append(more.digits)
                 j = more.end
         if len(pieces) == 1 and self.next_word(j - 1) == "dozen":
-            return self._unattached(i_start, j + 1, str(int(pieces[0]) * 12))
+            return self._unattached(i, j + 1, str(int(pieces[0]) * 12))
         if len(pieces) == 2 and not year_style and self.spaced(j - 1) and self.lower(j) in _MEASURE_UNITS:
-            return self._unattached(i_start, j, " ".join(pieces))
+            return self._unattached(i, j, " ".join(pieces))
         number = "".join(pieces)
         if self.next_word(j - 1) == "point":
             decimals, k = "", j + 1
             while self.joined(k - 1) and (d := self.digit_value(k)) is not None:
                 decimals, k = decimals + str(d), k + 1
             if decimals:
-                return self._unattached(i_start, k, f"{number}.{decimals}")
+                return self._unattached(i, k, f"{number}.{decimals}")
         if len(pieces) == 1 and self.next_word(j - 1) in _CURRENCY:
             price = self._price(j, number)
             if price:
-                return self._unattached(i_start, *price)
+                return self._unattached(i, *price)
         if number == "1" and w == "one" and j == i + 1 and self._one_is_pronoun(i):
             return None
-        return self._unattached(i_start, j, number)
+        return self._unattached(i, j, number)
 
     def _price(self, currency_index: int, dollars: str) -> tuple[int, str] | None:
         """ "nine dollars ninety nine (cents)" → "9.99 dollars"; None when no cents follow."""

@@ -187,13 +187,12 @@ _YEAR = r"(?:,?\s+(?P<year>[0-9]{4})(?![0-9]))?"
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # After a holiday name or "on the 5th" only these words keep it a date: "christmas lights" and
 # "on the 5th floor" are not dates.
-_DATE_FOLLOWERS = {
-    "and", "or", "but", "at", "in", "on", "for", "from", "to", "please", "i", "we", "you", "it", "they",
-    "when", "because", "so", "then", "of", "was", "is", "were", "that", "this", "last", "next", "around",
-    "about", "by", "before", "after", "if", "yes", "no", "thanks", "thank", "ok", "okay", "morning",
-    "afternoon", "evening", "night", "week", "weekend", "hours", "opening", "too", "as", "till", "until",
-    "are", "do", "will", "can", "right", "or", "eve",
-}
+_DATE_FOLLOWERS = set(
+    "and or but at in on for from to please i we you it they when because so then of was is were "
+    "that this last next around about by before after if yes no thanks thank ok okay morning "
+    "afternoon evening night week weekend hours opening too as till until are do will can right eve"
+    .split()
+)
 
 
 @dataclass(frozen=True)
@@ -245,7 +244,7 @@ def _numeric(m: re.Match[str], when: _When) -> dt.date | None:
 
 def _followed_by_date_word(m: re.Match[str]) -> bool:
     word = _WORD_AT.match(m.string, m.end())
-    return word is None or word.group(1) in _DATE_FOLLOWERS or m.string[m.end():word.start(1)].strip() != ""
+    return word is None or word.group(1) in _DATE_FOLLOWERS
 
 
 def _day_of_month(m: re.Match[str], when: _When) -> object:
@@ -350,8 +349,14 @@ _DATE_RULES: list[_DateRule] = [
 ]
 
 
+# Only when the kiosk asked for a date: on its own "the 5th" may be an aisle, a floor, an edition.
+_BARE_ORDINAL_DAY = re.compile(
+    r"\b(?P<text>(?:the\s+)?(?P<day>[0-9]{1,2})(?:st|nd|rd|th)(?:\s+of\s+(?P<rel>this|next|last)\s+month)?)(?![0-9a-z])"
+)
+
+
 def _find_date(text: _Text, original: str, when: _When, expecting: str | None) -> tuple[dt.date | None, str | None]:
-    """Claims every date-shaped span; the first one that is a real date wins ("february 30" is not)."""
+    """Claims every date-shaped span; the first that is a real date wins ("february 30" is not)."""
     rules = _DATE_RULES + ([(_BARE_ORDINAL_DAY, _day_of_month)] if expecting == "date" else [])
     candidates = []
     for pattern, resolve in rules:
@@ -365,17 +370,10 @@ def _find_date(text: _Text, original: str, when: _When, expecting: str | None) -
         if not text.free(*m.span()):
             continue
         value = resolve(m, when)
-        if value is _NOT_A_DATE:
-            continue
-        text.claim(*m.span())
+        text.claim(*m.span())  # even when not a date: "friday" in "black friday deals" is not one either
         if isinstance(value, dt.date) and found[0] is None:
             found = (value, original[shown[0]:shown[1]].strip())
     return found
-
-
-_BARE_ORDINAL_DAY = re.compile(
-    r"\b(?P<text>(?:the\s+)?(?P<day>[0-9]{1,2})(?:st|nd|rd|th)(?:\s+of\s+(?P<rel>this|next|last)\s+month)?)(?![0-9a-z])"
-)
 
 
 # ---------------------------------------------------------------- order numbers and EANs
@@ -421,7 +419,8 @@ def _order_anywhere(text: _Text) -> list[_Group]:
         return []
     for run in text.runs():
         for g in run:
-            if 4 <= len(g.digits) <= 6 and text.before(g.start)[0] not in _BLOCKING_PREV \
+            prev = text.before(g.start)[0]
+            if 4 <= len(g.digits) <= 6 and (prev in ("number", "no") or prev not in _BLOCKING_PREV) \
                     and not _counts_something(text, g):
                 return [g]
     return []
@@ -471,37 +470,36 @@ def _find_eans(text: _Text) -> tuple[str | None, str | None]:
 
 
 # ---------------------------------------------------------------- quantities
-_QUANTITY_VERBS = {
-    "need", "needs", "needed", "want", "wants", "wanted", "take", "taking", "get", "getting", "got", "buy",
-    "buying", "bought", "have", "has", "order", "ordered", "ordering", "grab", "reserve", "reserved", "hold",
-    "like", "require", "purchase", "purchased", "pick", "return", "returning", "returned", "me", "us",
-    "just", "only", "another", "extra",
-}
+_QUANTITY_VERBS = set(
+    "need needs needed want wants wanted take taking get getting got buy buying bought have has "
+    "ordered ordering grab reserve reserved hold like require purchase purchased pick return "
+    "returning returned me us just only another extra"
+    .split()
+)
 # A number right after these is a time, a label, a year or a price, not a count.
-_BLOCKING_PREV = {
-    "in", "since", "from", "until", "till", "til", "at", "by", "before", "after", "around", "between",
-    "version", "model", "number", "no", "route", "highway", "zip", "pin", "phone", "call", "extension",
-    "ext", "page", "step", "plus", "minus", "under", "than", "below", "above", "costs", "cost", "priced",
-    "aisle", "size", "gen", "mark", "mk", "type", "series", "room", "code", "year",
-}
+_BLOCKING_PREV = set(
+    "in since from until till til at by before after around between version model number no route "
+    "highway zip pin phone call extension ext page step plus minus under than below above costs "
+    "cost priced aisle size gen mark mk type series room code year"
+    .split()
+)
 # ...and a number right before these is a duration, money, a rating or points.
-_HARD_NEXT = {
-    "day", "days", "week", "weeks", "fortnight", "fortnights", "month", "months", "year", "years", "yr",
-    "yrs", "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "second", "seconds", "sec",
-    "secs", "ago", "am", "pm", "o'clock", "oclock", "dollars", "dollar", "bucks", "buck", "cents", "cent",
-    "usd", "percent", "per", "degrees", "degree", "times", "digit", "digits", "star", "stars", "point",
-    "points", "off", "mph",
-}
+_HARD_NEXT = set(
+    "day days week weeks fortnight fortnights month months year years yr yrs hour hours hr hrs "
+    "minute minutes min mins second seconds sec secs ago am pm o'clock oclock dollars dollar bucks "
+    "buck cents cent usd percent per degrees degree times digit digits star stars point points off "
+    "mph"
+    .split()
+)
 # Function words: after a number they show nothing is being counted ("5 is fine", "10 and").
-_SOFT_NEXT = {
-    "a", "an", "the", "and", "or", "but", "nor", "to", "too", "for", "from", "at", "by", "on", "in", "into",
-    "with", "without", "is", "are", "was", "were", "be", "been", "it", "its", "it's", "i", "i'm", "i'd",
-    "i'll", "you", "we", "they", "he", "she", "me", "my", "your", "our", "their", "this", "that", "these",
-    "those", "there", "here", "what", "which", "who", "when", "where", "why", "how", "if", "so", "then",
-    "than", "not", "no", "yes", "ok", "okay", "thanks", "thank", "do", "does", "did", "can", "could",
-    "will", "would", "should", "has", "have", "had", "each", "up", "down", "out", "over", "under", "still",
-    "yet", "as", "also", "again", "instead", "maybe", "right", "now", "is", "please's",
-}
+_SOFT_NEXT = set(
+    "a an the and or but nor to too for from at by on in into with without is are was were be been "
+    "it its it's i i'm i'd i'll you we they he she me my your our their this that these those there "
+    "here what which who when where why how if so then than not no yes ok okay thanks thank do does "
+    "did can could will would should has have had each up down out over under still yet as also "
+    "again instead maybe right now"
+    .split()
+)
 _DOZEN = re.compile(r"\bdozen\b", re.IGNORECASE)
 _TIMES_X = re.compile(r"(?<![a-z0-9])x\s?(?P<a>[0-9]{1,6})(?![0-9a-z.])|(?<![a-z0-9.])(?P<b>[0-9]{1,6})\s?x(?![a-z0-9])")
 
@@ -526,11 +524,13 @@ def _find_quantity(text: _Text, expecting: str | None, said_dozen: bool) -> int 
         following = text.s[g.end:g.end + 2].lstrip()[:1]
         if symbol in ("$", "#", "+", "-") or following in ("%", "\u00b0") or prev in _BLOCKING_PREV:
             continue
-        if (prev == "the" and 1900 <= value <= 2099) or text.word_after(g.end)[0] in _HARD_NEXT:
+        if text.word_after(g.end)[0] in _HARD_NEXT:
             continue
         # "a dozen" became "12" upstream; the word itself was the evidence that things are counted.
         dozens = said_dozen and value % 6 == 0
-        if expecting == "quantity" or dozens or prev in _QUANTITY_VERBS or _counts_something(text, g):
+        # A year-like number ("the 2026 catalogue") needs a verb: "I need 2000 screws".
+        counted = _counts_something(text, g) and not 1900 <= value <= 2099
+        if expecting == "quantity" or dozens or prev in _QUANTITY_VERBS or counted:
             candidates.append((g.start, value))
     return min(candidates)[1] if candidates else None
 
