@@ -305,6 +305,8 @@ class Answerer:
     def _return_item(self, d: Decision) -> Reply:
         policy = self.profile.policies
         product = self.catalog.by_sku(d.product.sku) if d.product else None
+        # Several close matches ("a hammer"): the strictest of their return windows applies.
+        possible = [product] if product else [p for p in (self.catalog.by_sku(c.sku) for c in d.candidates) if p]
         if product is not None:
             rule = next((r for r in policy.non_returnable if _mentions(product.name, r)), None)
             if rule:
@@ -313,7 +315,7 @@ class Answerer:
         today = self.today()
         if bought > today:
             return Reply(self.r.say("return_future", date=long_date(bought)), ok=False, retry_slot="date")
-        electrical = product is not None and product.department in ELECTRICAL_DEPARTMENTS
+        electrical = any(p.department in ELECTRICAL_DEPARTMENTS for p in possible)
         window = policy.return_window_days_electrical if electrical else policy.return_window_days
         deadline = bought + dt.timedelta(days=window)
         days = (today - bought).days

@@ -117,8 +117,6 @@ def _missing_slot(decision: Decision) -> str | None:
     if need == "order_number":
         return None if decision.slots.order_number else "order_number"
     if need == "date":
-        if decision.candidates and decision.product is None:
-            return "product_choice"  # a return window depends on which product it is
         return None if decision.slots.date else "date"
     return None
 
