@@ -142,7 +142,8 @@ def cmd_intents_train(args: argparse.Namespace) -> int:
     from kiosk.nlu.train import TrainParams, train
 
     dataset = load_dataset(args.data, oos_label=args.oos_label)
-    params = TrainParams(epochs=args.epochs, seed=args.seed, holdout=args.holdout)
+    params = TrainParams(seed=args.seed, holdout=args.holdout,
+                         **({"epochs": args.epochs} if args.epochs else {}))
     print(f"training on {len(dataset.examples)} examples, {len(dataset.labels)} labels from {dataset.source}",
           file=sys.stderr)
     manifest = train(dataset, args.out, params, name=Path(args.out).name, progress=not args.quiet)
@@ -215,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, help="YAML intents file or directory, or CSV with text,label")
     train.add_argument("--out", required=True, help="output model directory")
     train.add_argument("--oos-label", default="oos", help="CSV label meaning out of scope (default: oos)")
-    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--epochs", type=int, help="training epochs (default: 60)")
     train.add_argument("--seed", type=int, default=1234)
     train.add_argument("--holdout", type=float, default=0.2, help="share kept aside for calibration")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
