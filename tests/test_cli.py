@@ -84,3 +84,10 @@ def test_escalation_survives_sigkill_right_after_acknowledgement(tmp_path):
     tickets = Journal(open_database(db)).list_escalations(status="open")
     assert [t.number for t in tickets] == [line[1]]
     assert tickets[0].context["recent_turns"] == [] or tickets[0].reason == "customer_request"
+
+
+def test_eval_on_the_labelled_request_set():
+    out = run("intents", "eval", "--model", "models/intent-en", "--data", "tests/data/requests_en.yaml", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["examples"] >= 200 and report["accuracy"] >= 0.9 and report["oos_recall"] >= 0.8

@@ -78,7 +78,7 @@ def _load_yaml(path: Path) -> list[Example]:
         raise DataError(f"{path}: not UTF-8 text") from None
     if not isinstance(doc, dict):
         raise DataError(f"{path}: expected a mapping with 'intents' and/or 'out_of_scope'")
-    unknown = set(doc) - {"language", "intents", "out_of_scope"}
+    unknown = set(doc) - {"language", "intents", "out_of_scope", "requests"}
     if unknown:
         raise DataError(f"{path}: unknown top-level keys {sorted(unknown)}")
     out: list[Example] = []
@@ -94,6 +94,11 @@ def _load_yaml(path: Path) -> list[Example]:
             out.append(Example(_text(text, path, f"intents.{name}.examples[{i}]"), str(name)))
     for i, text in enumerate(doc.get("out_of_scope") or []):
         out.append(Example(_text(text, path, f"out_of_scope[{i}]"), OOS))
+    # Labelled requests (evaluation sets): a list of {text, intent}.
+    for i, item in enumerate(doc.get("requests") or []):
+        if not isinstance(item, dict) or "intent" not in item:
+            raise DataError(f"{path}: requests[{i}]: needs 'text' and 'intent'")
+        out.append(Example(_text(item.get("text"), path, f"requests[{i}].text"), str(item["intent"])))
     return out
 
 
