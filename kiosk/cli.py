@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk import __version__
+from kiosk.errors import KioskError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-class CliError(Exception):
+class CliError(KioskError):
     """An error the user can fix; printed as one clear line, no traceback."""
 
 
@@ -232,21 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from kiosk.config import ConfigError
-    from kiosk.dialogue.answers import ResponsesError
-    from kiosk.nlu.data import DataError
-    from kiosk.nlu.model import ModelError
-    from kiosk.storage.db import StorageError
-    from kiosk.storedata.profile import StoreDataError
 
     try:
         return args.func(args)
-    except CliError as exc:
+    except KioskError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
-    except (ConfigError, DataError, ModelError, StorageError, StoreDataError, ResponsesError) as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-    except ImportError as exc:  # e.g. TensorFlow for training
-        print(f"kiosk: {exc}", file=sys.stderr)
-    except RuntimeError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
     return EXIT_ERROR

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kiosk import paths
+from kiosk.errors import KioskError
 
 
 class _Section(BaseModel):
@@ -74,7 +75,7 @@ class ConfigIssue:
         return f"{self.where}: {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(KioskError):
     def __init__(self, source: str, issues: list[ConfigIssue]):
         self.source = source
         self.issues = issues

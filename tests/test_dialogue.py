@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
 import yaml
-
 from conftest import DATA
 
 

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 import yaml
-
 from conftest import DATA, ROOT
+
 from kiosk.nlu.data import load_dataset
 from kiosk.nlu.model import IntentModel, ModelError
 

@@ -6,8 +6,8 @@ import csv
 import json
 
 import pytest
-
 from conftest import ROOT
+
 from kiosk.cli import main
 from kiosk.nlu.data import load_dataset
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import yaml
 
+from kiosk.errors import KioskError
 from kiosk.events import Decision, Reply
 from kiosk.storedata.catalog import Catalog, Product
 from kiosk.storedata.orders import OrderBook
@@ -30,7 +31,7 @@ OFFER_HANDOFF = frozenset({"gift_card_balance", "loyalty_points", "warranty_repa
 ELECTRICAL_DEPARTMENTS = frozenset({"Electrical & Lighting", "Home Electronics"})
 
 
-class ResponsesError(Exception):
+class ResponsesError(KioskError):
     pass
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import yaml
 
+from kiosk.errors import KioskError
+
 OOS = "oos"  # the label every loader uses for out-of-scope examples
 # CSV headers seen in public intent datasets; the first one present is the label column.
 LABEL_COLUMNS = ("label", "category", "intent")
 
 
-class DataError(Exception):
+class DataError(KioskError):
     """Training data that cannot be used; the message names the file and what to fix."""
 
 

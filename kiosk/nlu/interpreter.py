@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.errors import KioskError
 
-class RuntimeMissing(RuntimeError):
+
+class RuntimeMissing(KioskError):
     pass
 
 

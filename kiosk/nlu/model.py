@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from kiosk.errors import KioskError
 from kiosk.nlu.data import OOS
 from kiosk.nlu.features import Featurizer
 from kiosk.nlu.interpreter import RuntimeMissing, make_interpreter
@@ -29,7 +30,7 @@ MANIFEST_FORMAT = 1
 GIBBERISH_COVERAGE = 0.55
 
 
-class ModelError(Exception):
+class ModelError(KioskError):
     """The model cannot be used; the message says which file and what to do."""
 
 

@@ -19,14 +19,22 @@ from typing import Any, Callable
 import numpy as np
 
 from kiosk import __version__
+from kiosk.errors import KioskError
 from kiosk.nlu.data import OOS, Dataset, Example
 from kiosk.nlu.evaluate import choose_oos_threshold, evaluate_predictions, fit_temperature
 from kiosk.nlu.features import Featurizer
-from kiosk.nlu.model import (FEATURIZER_FILE, LABELS_FILE, MANIFEST_FILE, MANIFEST_FORMAT,
-                             MODEL_FILE, IntentModel, sha256_file)
+from kiosk.nlu.model import (
+    FEATURIZER_FILE,
+    LABELS_FILE,
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    MODEL_FILE,
+    IntentModel,
+    sha256_file,
+)
 
 
-class TrainingUnavailable(RuntimeError):
+class TrainingUnavailable(KioskError):
     pass
 
 
@@ -64,8 +72,8 @@ def split_holdout(dataset: Dataset, share: float, seed: int) -> tuple[list[Examp
 def _import_tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import tensorflow as tf
         import keras
+        import tensorflow as tf
     except ImportError:
         raise TrainingUnavailable(
             "training needs TensorFlow: pip install 'kiosk[train]' (about 1.3 GB)") from None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from kiosk.errors import KioskError
+
 MEMORY = ":memory:"
 # STRICT tables (3.37) and built-in JSON functions (3.38 makes them always present).
 MIN_SQLITE_VERSION = (3, 38, 0)
@@ -31,7 +33,7 @@ _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
 _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
 
 
-class StorageError(Exception):
+class StorageError(KioskError):
     """The database cannot be used; the message says which file and what to do about it."""
 
 

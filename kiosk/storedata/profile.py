@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from kiosk.errors import KioskError
+
 __all__ = [
     "REQUIRED_FAQ_TOPICS",
     "DayHours",
@@ -50,7 +52,7 @@ REQUIRED_FAQ_TOPICS: tuple[str, ...] = (
 _LOOSE_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 
-class StoreDataError(Exception):
+class StoreDataError(KioskError):
     """A store data file is missing or invalid; the message names the file and what is wrong."""
 
 
