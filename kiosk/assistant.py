@@ -101,8 +101,6 @@ class Assistant:
                 reply = replace(handoff, text=reply.text + " " + handoff.text)
                 decision = follow_up
         outcome = _OUTCOME.get(decision.kind, Outcome.ANSWERED)
-        if self.ticket is not None and decision.kind == "escalate":
-            outcome = Outcome.ESCALATED
         latency_ms = (time.perf_counter() - started) * 1000.0
         slots = self._slots_dict(u, decision)
         self.journal.record_turn(session_id, text=cleaned, intent=decision.intent or u.intent,

@@ -123,7 +123,7 @@ class Answerer:
             reply = handler(d)
         elif intent in FAQ_INTENTS:
             reply = Reply(self.profile.faq[FAQ_INTENTS[intent]], card={"kind": "info", "topic": intent})
-        elif intent in ("greet",):
+        elif intent == "greet":
             reply = Reply(self.r.say("greet", store=self.profile.name))
         elif intent in ("thanks", "affirm", "deny"):
             reply = Reply(self.r.say(intent))

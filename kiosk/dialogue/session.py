@@ -154,7 +154,7 @@ def _settle(session: Session, decision: Decision, policy: Policy) -> tuple[Sessi
     return replace(session, state=State.READY, pending=None, candidates=(), options=()), decision
 
 
-def _conversational(session: Session, u: Understanding, intent: str, policy: Policy) -> tuple[Session, Decision] | None:
+def _conversational(session: Session, intent: str) -> tuple[Session, Decision] | None:
     if intent == "goodbye":
         return replace(session, state=State.IDLE), Decision("end", intent=intent)
     if intent == "cancel":
@@ -207,7 +207,7 @@ def on_understood(session: Session, u: Understanding, policy: Policy = Policy())
                       "out_of_scope" if u.oos_confidence >= 0.5 else "not_understood")
             return _fail(session, policy, reason)
     if intent in CONVERSATIONAL:
-        handled = _conversational(session, u, intent, policy)
+        handled = _conversational(session, intent)
         if handled is not None:
             return handled
 
@@ -308,8 +308,4 @@ def on_replied(session: Session, decision: Decision, reply: Reply, policy: Polic
 
 def on_idle(session: Session) -> Session:
     """Idle timeout: forget everything about the customer."""
-    return Session()
-
-
-def on_goodbye(session: Session) -> Session:
     return Session()
