@@ -46,6 +46,7 @@ class Understanding:
     service: str | None = None
     known_features: int = 0
     oos_confidence: float = 0.0  # probability the model gave to "not a shop request"
+    weekday: int | None = None  # "on Saturdays": a weekday in general (0 = Monday), not one date
 
     def probability(self, intent: str) -> float:
         return next((a.confidence for a in self.alternatives if a.intent == intent), 0.0)
@@ -65,6 +66,7 @@ class Decision:
     slots: Slots = field(default_factory=Slots)
     department: str | None = None
     service: str | None = None
+    weekday: int | None = None
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,15 @@ def test_independent_dialogues_follow_the_conversation(assistant):
             else:
                 wrong.append((dialogue["name"], turn["text"], turn["intent"], result.intent))
     assert right / total >= 0.9, wrong
+
+
+def test_hours_on_a_weekday_in_general_give_the_usual_hours(assistant):
+    r = assistant.turn("what time do you open on sundays")
+    usual = assistant.answerer.profile.hours["sunday"]
+    assert r.card["weekday"] == "Sunday" and r.card["open"] == usual.open.strftime("%H:%M")
+    assert r.answer.startswith("On Sundays we're usually open from")
+
+
+def test_hours_on_a_named_day_use_that_date(assistant):
+    r = assistant.turn("are you open tomorrow")
+    assert r.card["day"] == "2026-11-24" and "Tuesday, November 24" in r.answer

@@ -28,6 +28,7 @@ FAQ_INTENTS = {
 }
 # Balances and member accounts live in systems the offline kiosk cannot reach: a person can.
 OFFER_HANDOFF = frozenset({"gift_card_balance", "loyalty_points", "warranty_repair"})
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ELECTRICAL_DEPARTMENTS = frozenset({"Electrical & Lighting", "Home Electronics"})
 
 
@@ -135,6 +136,8 @@ class Answerer:
 
     def _store_hours(self, d: Decision) -> Reply:
         today = self.today()
+        if d.weekday is not None and d.slots.date is None:
+            return self._weekly_hours(d.weekday, today)
         day = d.slots.date or today
         h = hours_on(self.profile, day)
         label = "today" if day == today else long_date(day)
@@ -148,6 +151,16 @@ class Answerer:
         if h.holiday_name:
             return Reply(self.r.say("hours_holiday", **fields), card)
         return Reply(self.r.say("hours_today" if day == today else "hours_day", **fields), card)
+
+    def _weekly_hours(self, weekday: int, today: dt.date) -> Reply:
+        usual = list(self.profile.hours.values())[weekday]
+        day = WEEKDAY_NAMES[weekday]
+        card = {"kind": "hours", "weekday": day, "open": usual.open.strftime("%H:%M") if usual.open else None,
+                "close": usual.close.strftime("%H:%M") if usual.close else None, "closed": usual.closed}
+        if usual.closed:
+            return Reply(self.r.say("hours_weekly_closed", day=day), card)
+        return Reply(self.r.say("hours_weekly", day=day, open=clock_time(usual.open),
+                                close=clock_time(usual.close)), card)
 
     @staticmethod
     def _hours_card(h) -> dict[str, Any]:

@@ -129,7 +129,7 @@ def _request(u: Understanding, intent: str) -> Decision:
     elif len(products) > 1:
         candidates = products
     return Decision("answer", intent=intent, product=product, candidates=candidates,
-                    slots=u.slots, department=u.department, service=u.service)
+                    slots=u.slots, department=u.department, service=u.service, weekday=u.weekday)
 
 
 def _fail(session: Session, policy: Policy, reason: str) -> tuple[Session, Decision]:

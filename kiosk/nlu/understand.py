@@ -20,6 +20,8 @@ FUTURE_INTENTS = frozenset({"store_hours"})
 # Product matches within this many points of the best are equally plausible ("drill" → 3 drills).
 TIE_POINTS = 4.0
 MAX_TEXT_CHARS = 2000
+_WEEKLY = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)days\b", re.IGNORECASE)
+_WEEKDAY_STEMS = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
 
 
 def clean_text(text: str) -> str:
@@ -35,6 +37,12 @@ def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
         return None
     # Whole words, with an optional plural "s" so "toilet seats" finds "toilet seat".
     return re.compile(r"\b(" + "|".join(re.escape(p) for p in phrases) + r")s?\b")
+
+
+def _weekly(text: str) -> int | None:
+    """The weekday of "are you open on Sundays": a question about the usual week."""
+    match = _WEEKLY.search(text)
+    return _WEEKDAY_STEMS.index(match.group(1).lower()) if match else None
 
 
 class Understander:
@@ -88,4 +96,5 @@ class Understander:
             service=self._match(self._services, text),
             known_features=prediction.known_features,
             oos_confidence=prediction.oos_confidence,
+            weekday=_weekly(text),
         )
