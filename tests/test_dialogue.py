@@ -153,3 +153,8 @@ def test_hours_on_a_weekday_in_general_give_the_usual_hours(assistant):
 def test_hours_on_a_named_day_use_that_date(assistant):
     r = assistant.turn("are you open tomorrow")
     assert r.card["day"] == "2026-11-24" and "Tuesday, November 24" in r.answer
+
+
+def test_a_named_place_is_answered_without_asking_which_kind(assistant):
+    r = assistant.turn("where's the timber yard")
+    assert r.outcome.value == "answered" and "Timber Yard" in r.answer

@@ -37,6 +37,8 @@ REQUIRED_SLOT = {
 }
 CONVERSATIONAL = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "repeat", "cancel", "help"})
 ESCALATING = {"talk_to_person": "customer_request", "complaint": "complaint"}
+# Intent pairs that give the same answer once the place is known: no need to ask which.
+_SAME_ANSWER_WITH_A_PLACE = frozenset({"find_department", "store_services"})
 # Replies to "which one?" that pick by position.
 # Bare "one"/"two" are left out on purpose: "no, the wrong one" must not pick the first.
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "other": 1, "third": 2, "3rd": 2, "last": -1}
@@ -213,8 +215,10 @@ def on_understood(session: Session, u: Understanding, policy: Policy = Policy())
 
     # Two intents nearly tied: ask rather than guess.
     alts = [a for a in u.alternatives if a.intent not in CONVERSATIONAL]
+    place_settles_it = ({a.intent for a in alts[:2]} <= _SAME_ANSWER_WITH_A_PLACE
+                        and (u.department or u.service))
     if (len(alts) >= 2 and intent == alts[0].intent and intent != session.last_intent
-            and alts[0].confidence - alts[1].confidence < policy.clarify_margin):
+            and alts[0].confidence - alts[1].confidence < policy.clarify_margin and not place_settles_it):
         options = (alts[0].intent, alts[1].intent)
         pending = _request(u, intent)
         return (replace(session, state=State.CLARIFYING, options=options, pending=pending),

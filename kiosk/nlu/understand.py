@@ -54,16 +54,24 @@ class Understander:
         self._departments = [(d.name, _phrase_pattern([d.name, *d.keywords])) for d in profile.departments]
         self._services = [(s.name, _phrase_pattern([s.name, *s.keywords])) for s in profile.services]
 
-    def _match(self, table, text: str) -> str | None:
+    @staticmethod
+    def _match(table, text: str) -> tuple[str | None, int]:
+        """The entry whose phrase matches most specifically (longest), and that phrase's length."""
         lowered = text.lower()
         best, best_len = None, 0
         for name, pattern in table:
-            if pattern is None:
-                continue
-            m = pattern.search(lowered)
-            if m and len(m.group(1)) > best_len:  # the most specific phrase wins
+            m = pattern.search(lowered) if pattern is not None else None
+            if m and len(m.group(1)) > best_len:
                 best, best_len = name, len(m.group(1))
-        return best
+        return best, best_len
+
+    def places(self, text: str) -> tuple[str | None, str | None]:
+        """(department, service) named in the text; when both match, the more specific wins."""
+        department, d_len = self._match(self._departments, text)
+        service, s_len = self._match(self._services, text)
+        if department and service and d_len != s_len:
+            return (department, None) if d_len > s_len else (None, service)
+        return department, service
 
     def products(self, text: str) -> tuple[ProductRef, ...]:
         matches = self.catalog.find_in_text(text, limit=3)
@@ -85,6 +93,7 @@ class Understander:
         wants_product = (intent in PRODUCT_AWARE or intent is None or confidence < 0.5
                          or expecting in ("product", "product_choice"))
         products = self.products(text) if text and wants_product and not slots.ean else ()
+        department, service = self.places(text)
         return Understanding(
             text=text,
             intent=intent,
@@ -92,8 +101,8 @@ class Understander:
             alternatives=prediction.intents,
             slots=slots,
             products=products,
-            department=self._match(self._departments, text),
-            service=self._match(self._services, text),
+            department=department,
+            service=service,
             known_features=prediction.known_features,
             oos_confidence=prediction.oos_confidence,
             weekday=_weekly(text),
