@@ -51,6 +51,8 @@ class Assistant:
         """A customer arrived (or typed): start a fresh session."""
         if self.session_id is not None:
             self.end("replaced")
+        # Retention is enforced as customers come and go, so no extra job has to remember it.
+        self.purge_expired()
         self.session_id = self.journal.start_session(self.kiosk_id, self.language)
         self.session = machine.start()
         self.ticket = None

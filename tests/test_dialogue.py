@@ -158,3 +158,28 @@ def test_hours_on_a_named_day_use_that_date(assistant):
 def test_a_named_place_is_answered_without_asking_which_kind(assistant):
     r = assistant.turn("where's the timber yard")
     assert r.outcome.value == "answered" and "Timber Yard" in r.answer
+
+
+def test_retention_forgets_old_conversations_but_keeps_open_tickets(config, clock, tmp_path):
+    from kiosk.app import build_assistant
+
+    a = build_assistant(config, clock=clock, database=str(tmp_path / "k.db"))
+    quiet = a.turn("where are the restrooms").session_id
+    a.end("goodbye")
+    helped = a.turn("I'd like to talk to a person").session_id
+    a.end("goodbye")
+    clock.advance(days=config.storage.retention_days + 1)
+    a.begin()  # a new customer: expired sessions are purged
+    assert a.journal.session_turns(quiet) == []
+    assert a.journal.session_turns(helped)  # its ticket is still open for staff
+    assert a.journal.list_escalations(status="open")
+
+
+def test_zero_retention_forgets_at_goodbye(config, clock, tmp_path):
+    from kiosk.app import build_assistant
+
+    config = config.model_copy(update={"storage": config.storage.model_copy(update={"retention_days": 0})})
+    a = build_assistant(config, clock=clock, database=str(tmp_path / "k.db"))
+    session = a.turn("how much is the claw hammer").session_id
+    a.turn("bye")
+    assert a.journal.session_turns(session) == []
