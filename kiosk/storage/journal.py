@@ -3,32 +3,34 @@
 Every write is its own committed transaction before the method returns, so anything the
 kiosk has told a customer (above all "staff are on their way, ticket A-042") is on disk.
 Whatever text arrives (speech transcripts, pasted junk, NUL bytes, lone surrogates) is
-cleaned and bounded before it is stored, and always bound as a parameter.
+cleaned and bounded before it is stored (`kiosk.storage.text`), and always bound as a
+parameter.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import numbers
 import sqlite3
 import threading
-import unicodedata
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import datetime, timezone
 
 from kiosk.storage.db import rollback_quietly, storage_errors
+from kiosk.storage.text import (  # the first three are re-exported: they used to be defined here
+    REPLACEMENT_CHARACTER,  # noqa: F401
+    TRUNCATION_MARK,  # noqa: F401
+    clean_text,
+    to_json,
+)
 
 # Outcomes the dialogue may record for a turn; add new ones here (the schema only checks
 # that the value is a short lower_snake_case word).
 TURN_OUTCOMES = frozenset({"answered", "clarify", "ask_slot", "escalated", "rejected"})
 ESCALATION_STATUSES = ("open", "claimed", "resolved")
-TRUNCATION_MARK = "…"
-REPLACEMENT_CHARACTER = "\ufffd"
 # No I or O: on a printed or spoken ticket they are mistaken for 1 and 0.
 _TICKET_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _TICKETS_PER_LETTER = 999
@@ -36,7 +38,6 @@ _TICKETS_PER_LETTER = 999
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # float32 softmax outputs can land a hair outside [0, 1]; that is not a caller bug.
 _CONFIDENCE_SLACK = 1e-5
-_KEEP_CONTROLS = frozenset("\n\t")
 
 
 class EscalationStateError(Exception):
@@ -84,60 +85,6 @@ def ticket_number(ticket_id: int) -> str:
         raise ValueError(f"ticket ids start at 1, got {ticket_id}")
     block, offset = divmod(ticket_id - 1, _TICKETS_PER_LETTER)
     return f"{_TICKET_LETTERS[block % len(_TICKET_LETTERS)]}-{offset + 1:03d}"
-
-
-def clean_text(value: str, max_chars: int) -> str:
-    """Make any string safe and bounded to store and show on a staff screen.
-
-    Proper surrogate pairs are joined and lone ones replaced (they cannot be encoded as
-    UTF-8 at all); "\\r\\n" and "\\r" become "\\n"; other control characters, NUL
-    included, become U+FFFD so staff can see something was there. Text longer than
-    `max_chars` is cut and ends with "…".
-    """
-    if not isinstance(value, str):
-        raise TypeError(f"expected text, got {type(value).__name__}")
-    # Cleaning at most halves the length (pairs and "\r\n" shrink to one character), so
-    # this prefix still overflows if the whole did: a pasted novel costs no more than this.
-    text = value[: 2 * max_chars + 2]
-    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(
-        REPLACEMENT_CHARACTER if unicodedata.category(ch) == "Cc" and ch not in _KEEP_CONTROLS else ch
-        for ch in text
-    )
-    if len(text) > max_chars:
-        text = text[: max_chars - len(TRUNCATION_MARK)] + TRUNCATION_MARK
-    return text
-
-
-def _json_ready(value: Any, max_chars: int) -> Any:
-    """Slots/context as plain JSON data, every string cleaned like free text.
-
-    Anything else (Decimal prices, keeping every cent; enums; dataclasses) is stored as its
-    str(): losing an escalation because its context had an odd type would be far worse.
-    """
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, numbers.Integral):  # numpy integers included
-        return int(value)
-    if isinstance(value, numbers.Real):  # numpy floats too; Decimal is not Real
-        number = float(value)
-        return number if math.isfinite(number) else None  # JSON has no NaN/Infinity
-    if isinstance(value, str):
-        return clean_text(value, max_chars)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {clean_text(str(key), max_chars): _json_ready(item, max_chars) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_json_ready(item, max_chars) for item in value]
-    return clean_text(str(value), max_chars)
-
-
-def _to_json(mapping: Mapping[str, Any], max_chars: int) -> str:
-    if not isinstance(mapping, Mapping):
-        raise TypeError(f"expected a mapping, got {type(mapping).__name__}")
-    return json.dumps(_json_ready(mapping, max_chars), ensure_ascii=False, allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -240,7 +187,7 @@ class Journal:
             self._clean(text),
             None if intent is None else self._clean(intent),
             self._confidence(confidence),
-            _to_json(slots, self._max_chars),
+            to_json(slots, self._max_chars),
             self._clean(answer),
             latency,
             outcome,
@@ -277,7 +224,7 @@ class Journal:
 
     def open_escalation(self, session_id: str | None, reason: str, context: dict) -> Ticket:
         """Create an open ticket. When this returns, the ticket is committed to disk."""
-        values = (self._required(reason, "reason"), _to_json(context, self._max_chars))
+        values = (self._required(reason, "reason"), to_json(context, self._max_chars))
         with self._write("opening an escalation") as cur:
             if session_id is not None:
                 self._require_session(cur, session_id)
