@@ -50,6 +50,46 @@ class StorageSection(_Section):
     retention_days: int = Field(30, ge=0, le=3650)
 
 
+class AudioSection(_Section):
+    # "microphone": PyAudio; "file": a WAV or raw s16le file (technician tests, replays).
+    source: Literal["microphone", "file"] = "microphone"
+    # Microphone by index, or by a part of its name ("USB", "ReSpeaker"); "" = the system default.
+    device: str = ""
+    file: Path | None = None  # for source = "file"
+    # Audio the consumer has not read yet is kept up to this long; older chunks are dropped
+    # (and counted) rather than letting memory grow.
+    buffer_s: float = Field(2.0, gt=0, le=30)
+    reconnect_max_s: float = Field(10.0, gt=0, le=300)  # back-off cap after a device disappears
+
+
+class EndpointSection(_Section):
+    # push_to_talk: listening opens on a tap; hands_free: while a customer is in front of the kiosk.
+    mode: Literal["push_to_talk", "hands_free"] = "push_to_talk"
+    vad_aggressiveness: int = Field(2, ge=0, le=3)  # webrtcvad: 0 lets most through, 3 is strictest
+    min_energy_dbfs: float = Field(-50.0, ge=-96, le=0)  # quieter frames never count as speech
+    start_speech_ms: int = Field(120, ge=30, le=2000)  # this much speech opens an utterance
+    trailing_silence_ms: int = Field(700, ge=90, le=5000)  # this much silence closes it
+    max_utterance_s: float = Field(12.0, ge=1, le=60)
+    no_speech_timeout_s: float = Field(6.0, ge=1, le=120)  # push-to-talk: give up if nobody speaks
+
+
+class SpeechSection(_Section):
+    # auto: Vosk when a Vosk model for the kiosk's language is installed, else PocketSphinx.
+    engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    models_dir: Path = Path("var/models")  # where `kiosk models install` puts Vosk models
+    vosk_model: str = ""  # installed model name; "" = the one installed for kiosk.language
+    grammar: bool = True  # restrict recognition to the shop's vocabulary, open decoding as fallback
+    # Below this confidence a grammar result is not trusted and the open pass decides.
+    accept_confidence: float = Field(0.5, ge=0, le=1)
+
+
+class TtsSection(_Section):
+    enabled: bool = True
+    voice: str = "en-us"
+    rate_wpm: int = Field(165, ge=80, le=450)
+    volume: int = Field(100, ge=0, le=200)  # espeak-ng amplitude
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -60,6 +100,10 @@ class Config(_Section):
     intents: IntentsSection
     dialogue: DialogueSection
     storage: StorageSection
+    audio: AudioSection = AudioSection()
+    endpoint: EndpointSection = EndpointSection()
+    speech: SpeechSection = SpeechSection()
+    tts: TtsSection = TtsSection()
     logging: LoggingSection
 
     def path(self, value: Path) -> Path:

@@ -1,0 +1,1 @@
+"""Offline speech recognition: engines behind one streaming interface, and the spoken pipeline."""

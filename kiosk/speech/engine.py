@@ -1,0 +1,72 @@
+"""The interface every recognition engine meets, and the values it returns.
+
+An engine holds a loaded model (slow to load, shared); a stream decodes one utterance:
+`feed(pcm)` as audio arrives gives the partial text so far, `finish()` the final transcript.
+PCM is always 16 kHz mono s16le (kiosk.audio.source).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kiosk.errors import KioskError
+
+
+class SpeechError(KioskError):
+    """A recogniser that cannot be used: missing or corrupt model, unsupported language, bad grammar."""
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start_s: float
+    end_s: float
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What an engine heard in one utterance.
+
+    `accepted` is the engine's verdict under the shared accept/reject rule: False means it heard
+    speech but nothing it can vouch for (grammar gave `[unk]` or a low score and the open pass
+    found nothing usable); `text` is then what it best guessed, possibly empty.
+    """
+
+    text: str
+    confidence: float  # 0..1, comparable across utterances of one engine, not across engines
+    accepted: bool
+    engine: str  # "vosk" | "pocketsphinx"
+    mode: str  # "grammar" | "open": which decoding produced `text`
+    words: tuple[Word, ...] = ()
+    alternatives: tuple[tuple[str, float], ...] = ()  # (text, confidence), best first, excluding `text`
+    audio_s: float = 0.0  # seconds of audio decoded
+    details: dict[str, Any] = field(default_factory=dict)  # engine-specific: grammar text, scores…
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip()
+
+
+class RecognitionStream(Protocol):
+    def feed(self, pcm: bytes) -> str:
+        """Decode more audio; returns the partial transcript so far ("" when nothing yet)."""
+        ...
+
+    def finish(self) -> Transcript:
+        """End of utterance: the final transcript. The stream is spent afterwards."""
+        ...
+
+
+class SpeechEngine(Protocol):
+    name: str  # "vosk" | "pocketsphinx"
+    language: str
+
+    def stream(self, *, grammar: bool = True) -> RecognitionStream:
+        """A new decoder for one utterance; `grammar=False` decodes with the open vocabulary only."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Model path, version, grammar size…: logged at start-up and shown by `kiosk listen --json`."""
+        ...
