@@ -7,8 +7,8 @@ PCM is always 16 kHz mono s16le (kiosk.audio.source).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Protocol
 
 from kiosk.errors import KioskError
 
@@ -70,3 +70,28 @@ class SpeechEngine(Protocol):
     def describe(self) -> dict[str, Any]:
         """Model path, version, grammar size…: logged at start-up and shown by `kiosk listen --json`."""
         ...
+
+
+def two_pass(grammar_result: Transcript | None, open_pass: Callable[[], Transcript | None], *,
+             accept_confidence: float) -> Transcript:
+    """The accept/reject rule both engines share.
+
+    A grammar result is kept when the engine accepted it (no `[unk]`, no rejection by its own
+    rule) and its confidence reaches `accept_confidence`. Otherwise the open-vocabulary pass
+    decides: the customer may have asked something outside the shop's phrases, and the intent
+    model can still reject it as out of scope. If the open pass hears nothing either, the result
+    is an unaccepted transcript carrying the grammar's guess in `details`.
+    """
+    if grammar_result is not None and grammar_result.accepted and not grammar_result.empty \
+            and grammar_result.confidence >= accept_confidence:
+        return grammar_result
+    fallback = open_pass()
+    rejected = None if grammar_result is None else {"text": grammar_result.text,
+                                                      "confidence": grammar_result.confidence}
+    if fallback is not None and not fallback.empty:
+        return replace(fallback, details={**fallback.details, "grammar_rejected": rejected})
+    base = grammar_result or fallback
+    if base is None:
+        return Transcript("", 0.0, accepted=False, engine="", mode="open")
+    return replace(base, text="", accepted=False, words=(), alternatives=(),
+                   details={**base.details, "grammar_rejected": rejected})
