@@ -60,3 +60,38 @@ def build_assistant(config: Config, *, clock: Callable[[], dt.datetime] = _utc_n
                      answerer, journal, policy=policy, kiosk_id=config.kiosk.id,
                      language=config.kiosk.language, retention_days=config.storage.retention_days,
                      clock=local_clock)
+
+
+# -- speech -------------------------------------------------------------------------------------
+def build_speech_engine(config: Config, assistant: Assistant, *, engine: str | None = None):
+    """The recognition engine, its grammar made from the intents and this store's own data."""
+    from kiosk.speech.domain import build_domain
+    from kiosk.speech.select import build_engine
+
+    domain = build_domain(paths.ASSETS_DIR / "intents" / config.kiosk.language,
+                          assistant.answerer.catalog, assistant.answerer.profile)
+    return build_engine(config, domain, engine=engine)
+
+
+def build_endpointer(config: Config):
+    from kiosk.audio.endpoint import Endpointer
+
+    e = config.endpoint
+    return Endpointer(aggressiveness=e.vad_aggressiveness, min_energy_dbfs=e.min_energy_dbfs,
+                      start_speech_ms=e.start_speech_ms, pre_roll_ms=e.pre_roll_ms,
+                      trailing_silence_ms=e.trailing_silence_ms,
+                      max_utterance_s=e.max_utterance_s, no_speech_timeout_s=e.no_speech_timeout_s)
+
+
+def build_microphone(config: Config):
+    from kiosk.audio.microphone import MicrophoneSource
+
+    a = config.audio
+    return MicrophoneSource(a.device, buffer_s=a.buffer_s, reconnect_max_s=a.reconnect_max_s)
+
+
+def build_speaker(config: Config, mute=None):
+    from kiosk.audio.speaker import Speaker
+
+    t = config.tts
+    return Speaker(t.voice, t.rate_wpm, t.volume, enabled=t.enabled, mute=mute)

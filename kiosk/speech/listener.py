@@ -1,0 +1,153 @@
+"""From audio to answers: end-pointing, recognition and the text core, with the timings that matter.
+
+`Listener.run_source()` drives any `AudioSource` (a microphone, a file): the end-pointer finds
+each utterance, the engine decodes it as it flows (partials go to `on_partial`), and at the end
+of speech the transcript goes to the Assistant. What the customer waits for is measured from the
+end-pointer's decision that they stopped talking: `transcript_ms` (engine finishing) and
+`intent_ms` (the whole turn, i.e. the answer is ready).
+
+No threads, no screen: the touchscreen app runs this in a worker and hands results to the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
+from kiosk.audio.source import FRAME_BYTES, SAMPLE_RATE, SAMPLE_WIDTH, AudioSource
+from kiosk.events import TurnResult
+from kiosk.speech.engine import RecognitionStream, SpeechEngine, Transcript
+
+log = logging.getLogger("kiosk.speech")
+
+READ_SAMPLES = FRAME_BYTES // SAMPLE_WIDTH  # one end-pointer frame per read keeps latency low
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One utterance: what was recognised, what the kiosk answered, and how long it took."""
+
+    transcript: Transcript
+    turn: TurnResult | None  # None when nothing usable was heard (no turn is recorded then)
+    answer: str
+    started_s: float  # audio time of speech onset (seconds since listening began)
+    ended_s: float
+    end_reason: str  # silence | max_length | stopped | end_of_audio
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds
+
+    def as_dict(self) -> dict[str, Any]:
+        t = self.transcript
+        turn = self.turn.as_dict() if self.turn else None
+        return {
+            "transcript": t.text,
+            "confidence": round(t.confidence, 4),
+            "accepted": t.accepted,
+            "engine": t.engine,
+            "mode": t.mode,
+            "words": [{"text": w.text, "start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
+                       "confidence": round(w.confidence, 3)} for w in t.words],
+            "alternatives": [{"text": a, "confidence": round(c, 4)} for a, c in t.alternatives],
+            "speech": {"start_s": round(self.started_s, 3), "end_s": round(self.ended_s, 3),
+                       "end_reason": self.end_reason},
+            "intent": turn["intent"] if turn else None,
+            "intent_confidence": turn["confidence"] if turn else None,
+            "slots": turn["slots"] if turn else {},
+            "answer": self.answer,
+            "outcome": turn["outcome"] if turn else "not_heard",
+            "escalation": turn["escalation"] if turn else None,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+
+class Listener:
+    def __init__(self, engine: SpeechEngine, assistant: Any, endpointer: Endpointer, *,
+                 grammar: bool = True, on_partial: Callable[[str], None] | None = None,
+                 on_speech_start: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.engine = engine
+        self.assistant = assistant
+        self.endpointer = endpointer
+        self.grammar = grammar
+        self.on_partial = on_partial
+        self.on_speech_start = on_speech_start
+        self.clock = clock
+        self._stream: RecognitionStream | None = None
+        self._started_s = 0.0
+        self._last_partial = ""
+
+    # -- driving ----------------------------------------------------------------------------
+    def run_source(self, source: AudioSource, *, on_heard: Callable[[Heard], None] | None = None,
+                   max_utterances: int | None = None, should_stop: Callable[[], bool] = lambda: False,
+                   ) -> list[Heard]:
+        """Listen until the source ends, `should_stop()` or `max_utterances` have been answered."""
+        heard: list[Heard] = []
+        pushed_s = 0.0
+        while not should_stop():
+            pcm = source.read(READ_SAMPLES)
+            if not pcm:
+                if source.status().state in ("ended", "closed"):
+                    break
+                continue  # a live source reconnecting: keep waiting
+            pushed_s += len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+            for result in self.push(pcm):
+                heard.append(result)
+                if on_heard:
+                    on_heard(result)
+            if max_utterances is not None and len(heard) >= max_utterances:
+                return heard
+        tail = self.flush(pushed_s)
+        if tail is not None:
+            heard.append(tail)
+            if on_heard:
+                on_heard(tail)
+        return heard
+
+    def push(self, pcm: bytes) -> list[Heard]:
+        """Feed audio; returns the utterances that ended in it (usually none)."""
+        out: list[Heard] = []
+        for event in self.endpointer.push(pcm):
+            if isinstance(event, SpeechStarted):
+                self._stream = self.engine.stream(grammar=self.grammar)
+                self._started_s, self._last_partial = event.onset_s, ""
+                if self.on_speech_start:
+                    self.on_speech_start()
+            elif isinstance(event, SpeechAudio) and self._stream is not None:
+                partial = self._stream.feed(event.pcm)
+                if partial and partial != self._last_partial and self.on_partial:
+                    self.on_partial(partial)
+                self._last_partial = partial or self._last_partial
+            elif isinstance(event, SpeechEnded) and self._stream is not None:
+                out.append(self._finish(event.at_s, event.reason))
+            elif isinstance(event, NoSpeech):
+                log.info("no speech within the listening window")
+        return out
+
+    def flush(self, at_s: float) -> Heard | None:
+        """The audio ended while someone was still talking (end of a file): finish that utterance."""
+        if self._stream is None:
+            return None
+        return self._finish(at_s, "end_of_audio")
+
+    # -- one utterance ------------------------------------------------------------------------
+    def _finish(self, ended_s: float, reason: str) -> Heard:
+        assert self._stream is not None
+        stream, self._stream = self._stream, None
+        t0 = self.clock()
+        transcript = stream.finish()
+        t1 = self.clock()
+        if transcript.empty:
+            answer = self.assistant.answerer.r.say("not_heard")
+            turn = None
+        else:
+            turn = self.assistant.turn(transcript.text)
+            answer = turn.answer
+        t2 = self.clock()
+        timings = {"transcript_ms": (t1 - t0) * 1000.0, "intent_ms": (t2 - t0) * 1000.0,
+                   "speech_ms": (ended_s - self._started_s) * 1000.0}
+        log.info("heard %r (%s, %s, conf %.2f) in %.0f ms; answer ready after %.0f ms",
+                 transcript.text, transcript.engine, transcript.mode, transcript.confidence,
+                 timings["transcript_ms"], timings["intent_ms"])
+        return Heard(transcript, turn, answer, self._started_s, ended_s, reason, timings)
