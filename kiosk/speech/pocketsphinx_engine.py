@@ -1,0 +1,290 @@
+"""PocketSphinx: the English model bundled in its wheel, restricted to the shop's language first.
+
+One `Decoder` holds every search, so the acoustic model and dictionary are loaded once:
+
+* "domain": a trigram model generated from the intents and the catalogue (kiosk.speech.jsgf),
+  with the shop's out-of-scope examples as a garbage class. This is "grammar mode" by default,
+  because it measured clearly better than the JSGF grammar on synthesized shop requests: the
+  JSGF (sentences + name slots) both generalises worse and decodes far slower (see jsgf.py).
+* "jsgf": the JSGF grammar, when built with `grammar="jsgf"`.
+* "_default": the full bundled `en-us.lm.bin`, the open pass.
+
+Grammar mode decodes while audio arrives; the audio is buffered (bounded), and only when the
+grammar result is rejected is it decoded again with the open model. The open model runs at
+roughly real time on one core, so decoding it in parallel during speech would double the CPU
+for every utterance to help only the rejected few; after a rejection it costs about as long as
+the utterance, which is acceptable for a request the shop probably cannot answer anyway.
+
+Confidence is the geometric mean of the word posteriors from the lattice (`seg().prob` with
+`bestpath`): the whole-path posterior (`hyp().prob`) shrinks with every word and cannot be
+compared across utterances, a per-word average can (calibrated, see below). A grammar result is rejected when it
+contains a garbage word or its confidence is below `accept_confidence` (the shared rule).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from kiosk import paths
+from kiosk.audio.source import SAMPLE_RATE, SAMPLE_WIDTH
+from kiosk.speech.domain import DomainLanguage
+from kiosk.speech.engine import SpeechError, Transcript, Word, two_pass
+from kiosk.speech.jsgf import DomainGrammar, build_grammar, dictionary_words, out_of_scope_sentences
+
+FRAME_S = 0.01  # PocketSphinx frames are 10 ms
+_MAX_BUFFER_S = 60.0  # the endpointer caps utterances well below this (max_utterance_s <= 60)
+_PARTIAL_EVERY_S = 0.2  # partial hypotheses are a backtrace: not worth doing for every 30 ms chunk
+_NBEST = 5
+_OPEN_SEARCH = "_default"
+_HMM_FILES = ("mdef", "means", "variances", "transition_matrices", "feat.params", "noisedict")
+# PocketSphinx exit()s the whole process on a malformed model file, so the headers are checked
+# first (a file truncated after a valid header can still take the process down).
+_HEADERS = {"mdef": (b"BMDF", b"0.3"), "means": (b"s3\n",), "variances": (b"s3\n",),
+            "transition_matrices": (b"s3\n",)}
+_LM_HEADERS = (b"Trie Language Model", b"Darpa Trie LM", b"\\data\\")
+# The geometric-mean word posterior that separates usable grammar results from garbled ones was
+# about 0.2 on synthesized shop requests; it is mapped to 0.5 (monotonically) so the shared
+# default `accept_confidence` of 0.5 means "usable" for this engine too.
+_RAW_POSTERIOR_AT_HALF = 0.2
+_CALIBRATION_EXPONENT = math.log(0.5) / math.log(_RAW_POSTERIOR_AT_HALF)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    hmm: Path
+    lm: Path
+    dictionary: Path
+
+
+def find_model(model_dir: str | Path | None) -> ModelFiles:
+    """The acoustic model, open LM and dictionary under `model_dir` (default: the wheel's en-us)."""
+    if model_dir is None:
+        try:
+            import pocketsphinx
+        except ImportError:
+            raise SpeechError("PocketSphinx is not installed; install it with "
+                              "`pip install pocketsphinx` or choose speech.engine = \"vosk\"") from None
+        model_dir = Path(pocketsphinx.get_model_path()) / "en-us"
+    root = Path(model_dir)
+    files = ModelFiles(root / "en-us", root / "en-us.lm.bin", root / "cmudict-en-us.dict")
+    missing = [str(p) for p in (files.lm, files.dictionary) if not p.is_file()]
+    missing += [str(files.hmm / n) for n in _HMM_FILES if not (files.hmm / n).is_file()]
+    if missing:
+        raise SpeechError(f"PocketSphinx model at {root} is incomplete (missing {', '.join(missing)}); "
+                          "reinstall pocketsphinx or point model_dir at a directory with en-us/, "
+                          "en-us.lm.bin and cmudict-en-us.dict")
+    corrupt = [str(files.hmm / name) for name, heads in _HEADERS.items()
+               if not _starts_with(files.hmm / name, heads)]
+    if not _starts_with(files.lm, _LM_HEADERS, skip_blank=True):
+        corrupt.append(str(files.lm))
+    if corrupt:
+        raise SpeechError(f"PocketSphinx model at {root} is corrupt (unrecognised {', '.join(corrupt)}); "
+                          "reinstall pocketsphinx or the model")
+    return files
+
+
+def _starts_with(path: Path, heads: tuple[bytes, ...], *, skip_blank: bool = False) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(64)
+    except OSError:
+        return False
+    if skip_blank:
+        start = start.lstrip()
+    return start.startswith(heads)
+
+
+def _is_filler(word: str) -> bool:
+    return word.startswith(("<", "[", "+")) or word in ("<s>", "</s>", "<sil>")
+
+
+def _base_word(word: str) -> str:
+    return word.split("(", 1)[0]  # "read(2)": the second pronunciation of "read"
+
+
+class PocketSphinxEngine:
+    name = "pocketsphinx"
+    language = "en"
+
+    def __init__(self, domain: DomainLanguage | None, *, accept_confidence: float = 0.5,
+                 model_dir: str | Path | None = None, grammar: str = "lm",
+                 out_of_scope: tuple[str, ...] | None = None):
+        """`grammar` is "lm" (the domain n-gram model, default) or "jsgf". `out_of_scope` are
+        spoken-form requests the shop does not handle (default: the packaged intents' examples)."""
+        if grammar not in ("lm", "jsgf"):
+            raise SpeechError(f"unknown grammar kind {grammar!r}; use \"lm\" or \"jsgf\"")
+        try:
+            import pocketsphinx
+        except ImportError:
+            raise SpeechError("PocketSphinx is not installed; install it with `pip install pocketsphinx`") from None
+        self.accept_confidence = accept_confidence
+        self.files = find_model(model_dir)
+        self.grammar_kind = grammar
+        try:
+            config = pocketsphinx.Config(hmm=str(self.files.hmm), lm=str(self.files.lm),
+                                         dict=str(self.files.dictionary), loglevel="FATAL",
+                                         # Digital silence (files, synthesized speech) has -inf log
+                                         # energy and derails cepstral normalisation.
+                                         dither=True, seed=1)
+            self._decoder = pocketsphinx.Decoder(config)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise SpeechError(f"PocketSphinx could not load the model at {self.files.hmm.parent} ({exc}); "
+                              "the files may be corrupt: reinstall pocketsphinx") from None
+        self.grammar: DomainGrammar | None = None
+        self._grammar_search: str | None = None
+        if domain is not None:
+            self._add_grammar(domain, out_of_scope)
+        self._active: _PocketSphinxStream | None = None
+
+    def _add_grammar(self, domain: DomainLanguage, out_of_scope: tuple[str, ...] | None) -> None:
+        if out_of_scope is None:
+            out_of_scope = out_of_scope_sentences(paths.ASSETS_DIR / "intents" / "en")
+        self.grammar = build_grammar(domain, dictionary_words(self.files.dictionary),
+                                     out_of_scope=out_of_scope if self.grammar_kind == "lm" else ())
+        try:
+            if self.grammar_kind == "jsgf":
+                self._decoder.add_jsgf_string("jsgf", self.grammar.jsgf)
+                self._grammar_search = "jsgf"
+            else:
+                # PocketSphinx reads ARPA only from a file.
+                with tempfile.TemporaryDirectory(prefix="kiosk-lm-") as tmp:
+                    arpa = os.path.join(tmp, "domain.arpa")
+                    Path(arpa).write_text(self.grammar.arpa, encoding="utf-8")
+                    self._decoder.add_lm_file("domain", arpa)
+                self._grammar_search = "domain"
+        except (RuntimeError, ValueError) as exc:
+            raise SpeechError(f"PocketSphinx rejected the generated {self.grammar_kind} grammar ({exc}); "
+                              "check the intents and catalogue for unusual text") from None
+
+    def stream(self, *, grammar: bool = True) -> _PocketSphinxStream:
+        """A new utterance. The decoder is shared: starting one ends any unfinished earlier stream."""
+        if self._active is not None:
+            self._active.abandon()
+        use_grammar = grammar and self._grammar_search is not None
+        self._active = _PocketSphinxStream(self, self._grammar_search if use_grammar else _OPEN_SEARCH)
+        return self._active
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"engine": self.name, "language": self.language,
+                               "hmm": str(self.files.hmm), "open_lm": str(self.files.lm),
+                               "dictionary": str(self.files.dictionary), "grammar_kind": self.grammar_kind,
+                               "accept_confidence": self.accept_confidence}
+        if self.grammar is not None:
+            out["grammar"] = self.grammar.describe()
+        return out
+
+    # Decoding helpers, used by the streams.
+
+    def _start(self, search: str) -> None:
+        try:
+            self._decoder.activate_search(search)
+            self._decoder.start_utt()
+        except (RuntimeError, KeyError) as exc:
+            raise SpeechError(f"PocketSphinx could not start decoding with {search!r}: {exc}") from None
+
+    def _transcript(self, search: str, audio_s: float) -> Transcript:
+        decoder = self._decoder
+        hyp = decoder.hyp()
+        text = " ".join(hyp.hypstr.split()) if hyp is not None else ""
+        words = []
+        for seg in decoder.seg() or ():
+            if _is_filler(seg.word):
+                continue
+            words.append(Word(_base_word(seg.word), seg.start_frame * FRAME_S,
+                              (seg.end_frame + 1) * FRAME_S, min(1.0, max(0.0, seg.prob))))
+        raw = _geometric_mean([w.confidence for w in words]) if text else 0.0
+        confidence = raw ** _CALIBRATION_EXPONENT
+        mode = "open" if search == _OPEN_SEARCH else "grammar"
+        garbage = sorted({w.text for w in words} & self.grammar.garbage_words) \
+            if mode == "grammar" and self.grammar is not None else []
+        alternatives = []
+        if text:
+            for alt in islice(decoder.nbest() or (), _NBEST + 1):
+                alt_text = " ".join(w for w in alt.hypstr.split() if not _is_filler(w))
+                if alt_text and alt_text != text and alt_text not in (a for a, _ in alternatives):
+                    # N-best entries carry no posterior; ranked below the best, never above it.
+                    alternatives.append((alt_text, confidence * 0.5 ** (len(alternatives) + 1)))
+        accepted = bool(text) and not garbage and (mode == "open" or confidence >= self.accept_confidence)
+        details: dict[str, Any] = {"search": search, "word_posterior": raw,
+                                   "path_posterior": hyp.prob if hyp is not None else 0.0}
+        if garbage:
+            details["garbage_words"] = garbage
+        return Transcript(text=text, confidence=confidence, accepted=accepted, engine=self.name, mode=mode,
+                          words=tuple(words), alternatives=tuple(alternatives[:_NBEST]), audio_s=audio_s,
+                          details=details)
+
+
+def _geometric_mean(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    return math.exp(sum(math.log(max(v, 1e-6)) for v in values) / len(values))
+
+
+class _PocketSphinxStream:
+    def __init__(self, engine: PocketSphinxEngine, search: str):
+        self._engine = engine
+        self._search = search
+        self._buffer = bytearray()
+        self._samples = 0
+        self._partial = ""
+        self._since_partial = 0
+        self._done = False
+        engine._start(search)
+
+    def feed(self, pcm: bytes) -> str:
+        if self._done:
+            raise SpeechError("this recognition stream is finished; start a new one with engine.stream()")
+        if len(pcm) % SAMPLE_WIDTH:
+            raise SpeechError(f"PCM must be whole 16-bit samples; got {len(pcm)} bytes (odd length)")
+        if not pcm:
+            return self._partial
+        decoder = self._engine._decoder
+        decoder.process_raw(pcm, False, False)
+        self._samples += len(pcm) // SAMPLE_WIDTH
+        # Kept for the open pass, which only a grammar stream may need.
+        if self._search != _OPEN_SEARCH and len(self._buffer) < _MAX_BUFFER_S * SAMPLE_RATE * SAMPLE_WIDTH:
+            self._buffer += pcm
+        self._since_partial += len(pcm) // SAMPLE_WIDTH
+        if self._since_partial >= _PARTIAL_EVERY_S * SAMPLE_RATE:
+            self._since_partial = 0
+            hyp = decoder.hyp()
+            self._partial = " ".join(hyp.hypstr.split()) if hyp is not None else ""
+        return self._partial
+
+    def abandon(self) -> None:
+        """Another stream took the decoder: end this utterance without a result."""
+        if not self._done:
+            self._done = True
+            self._engine._decoder.end_utt()
+
+    def finish(self) -> Transcript:
+        engine = self._engine
+        audio_s = self._samples / SAMPLE_RATE
+        if self._done:
+            return Transcript("", 0.0, accepted=False, engine=engine.name, mode="open", audio_s=audio_s,
+                              details={"abandoned": True})
+        self._done = True
+        engine._decoder.end_utt()
+        if engine._active is self:
+            engine._active = None
+        if self._samples == 0:
+            return Transcript("", 0.0, accepted=False, engine=engine.name,
+                              mode="open" if self._search == _OPEN_SEARCH else "grammar")
+        first = engine._transcript(self._search, audio_s)
+        if self._search == _OPEN_SEARCH:
+            return first
+        return two_pass(first, lambda: self._open_pass(audio_s), accept_confidence=engine.accept_confidence)
+
+    def _open_pass(self, audio_s: float) -> Transcript:
+        engine = self._engine
+        engine._start(_OPEN_SEARCH)
+        engine._decoder.process_raw(bytes(self._buffer), False, True)
+        engine._decoder.end_utt()
+        self._buffer = bytearray()
+        return engine._transcript(_OPEN_SEARCH, audio_s)

@@ -1,0 +1,208 @@
+"""PocketSphinx engine: the real decoder on real audio (espeak-ng speech, CMU's recordings)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk import paths
+from kiosk.speech.domain import DomainLanguage
+from kiosk.speech.engine import SpeechError
+from kiosk.speech.jsgf import build_grammar, dictionary_words
+from tests.conftest import shared_dataset
+
+pytest.importorskip("pocketsphinx")
+if shutil.which("espeak-ng") is None:
+    pytest.skip("espeak-ng is not installed (apt install espeak-ng)", allow_module_level=True)
+
+from kiosk.speech.pocketsphinx_engine import PocketSphinxEngine, find_model
+
+CHUNK = 960  # 30 ms of 16 kHz s16le, as the audio sources deliver it
+
+
+def speak(text: str, tmp_dir: Path, *, seed: int = 0) -> bytes:
+    """espeak-ng speech as a microphone would give it: 16 kHz, 0.3 s of room noise either side.
+
+    Synthesized silence is digital zero, which no microphone produces; a -60 dBFS noise floor
+    keeps the test audio honest (and the decoder's cepstral normalisation sane).
+    """
+    out = tmp_dir / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(out), text], check=True)
+    with wave.open(str(out)) as w:
+        rate = w.getframerate()
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64)
+    n = round(len(samples) * 16000 / rate)
+    resampled = np.fft.irfft(np.fft.rfft(samples)[: n // 2 + 1], n) * (n / len(samples))
+    pad = np.zeros(4800)
+    padded = np.concatenate([pad, resampled, pad])
+    padded += np.random.default_rng(seed).normal(0, 30, len(padded))
+    return np.clip(padded, -32768, 32767).astype(np.int16).tobytes()
+
+
+def decode(engine, pcm: bytes, *, grammar: bool = True):
+    stream = engine.stream(grammar=grammar)
+    partials = [stream.feed(pcm[i:i + CHUNK]) for i in range(0, len(pcm), CHUNK)]
+    return stream.finish(), partials
+
+
+@pytest.fixture(scope="module")
+def engine(config):
+    from kiosk.app import load_store
+    from kiosk.speech.domain import build_domain
+
+    store = load_store(config)
+    domain = build_domain(paths.ASSETS_DIR / "intents" / "en", store.catalog, store.profile)
+    return PocketSphinxEngine(domain)
+
+
+@pytest.fixture(scope="module")
+def audio_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("speech")
+
+
+@pytest.mark.parametrize("text, key", [
+    ("where would i find a garden hose", "garden hose"),
+    ("can you fix my vacuum cleaner", "vacuum cleaner"),
+    ("how much does home delivery cost", "delivery"),
+    ("is there a bathroom for customers", "bathroom"),
+])
+def test_shop_requests_are_recognised_in_grammar_mode(engine, audio_dir, text, key):
+    transcript, _ = decode(engine, speak(text, audio_dir))
+    assert transcript.mode == "grammar", transcript
+    assert transcript.accepted
+    assert key in transcript.text
+    assert transcript.engine == "pocketsphinx"
+    assert 0.0 < transcript.confidence <= 1.0
+
+
+def test_partials_appear_during_speech_and_grow(engine, audio_dir):
+    transcript, partials = decode(engine, speak("where would i find a garden hose", audio_dir))
+    heard = [p for p in partials if p]
+    assert heard, "no partial text while audio was arriving"
+    assert len(heard[-1].split()) > len(heard[0].split())
+    assert "garden" in transcript.text
+
+
+def test_word_timings_are_ordered_and_inside_the_audio(engine, audio_dir):
+    pcm = speak("can you fix my vacuum cleaner", audio_dir)
+    transcript, _ = decode(engine, pcm)
+    duration = len(pcm) / 32000
+    assert transcript.audio_s == pytest.approx(duration, abs=0.01)
+    assert [w.text for w in transcript.words] == transcript.text.split()
+    ends = 0.0
+    for word in transcript.words:
+        assert ends <= word.start_s < word.end_s <= duration + 0.01
+        assert 0.0 <= word.confidence <= 1.0
+        ends = word.end_s
+
+
+def test_out_of_domain_request_falls_to_the_open_pass(engine, audio_dir):
+    transcript, _ = decode(engine, speak("play some jazz", audio_dir))
+    assert transcript.mode == "open"
+    assert transcript.text
+    # The garbage class heard "jazz", which is not a shop word, so the grammar result was refused.
+    assert "jazz" in transcript.details["grammar_rejected"]["text"]
+
+
+def test_open_mode_only_decodes_with_the_full_model(engine, audio_dir):
+    transcript, _ = decode(engine, speak("what's the weather in paris", audio_dir), grammar=False)
+    assert transcript.mode == "open"
+    assert "weather" in transcript.text
+
+
+def test_finish_without_audio_is_empty_and_not_accepted(engine):
+    transcript = engine.stream().finish()
+    assert transcript.empty and not transcript.accepted
+
+
+@pytest.mark.parametrize("level", [0, pytest.param(300, marks=pytest.mark.xfail(
+    strict=False, reason="known gap: noise can decode as one short word with posterior 1.0"))])
+def test_silence_and_noise_give_nothing_accepted(engine, level):
+    rng = np.random.default_rng(3)
+    pcm = np.clip(rng.normal(0, level, 32000), -32768, 32767).astype(np.int16).tobytes() if level \
+        else bytes(64000)
+    transcript, _ = decode(engine, pcm)
+    assert transcript.empty or not transcript.accepted, transcript
+
+
+def test_bad_pcm_and_spent_streams_raise_clear_errors(engine):
+    stream = engine.stream()
+    with pytest.raises(SpeechError, match="16-bit"):
+        stream.feed(b"\x00\x01\x02")
+    stream.finish()
+    with pytest.raises(SpeechError, match="finished"):
+        stream.feed(b"\x00\x00")
+
+
+def test_a_new_stream_takes_over_an_abandoned_one(engine, audio_dir):
+    old = engine.stream()
+    old.feed(bytes(3200))
+    transcript, _ = decode(engine, speak("i need some light bulbs", audio_dir))
+    assert "light bulbs" in transcript.text
+    assert old.finish().empty
+
+
+def test_describe_reports_models_and_grammar(engine):
+    info = engine.describe()
+    assert Path(info["open_lm"]).name == "en-us.lm.bin"
+    assert info["grammar"]["words"] > 1000
+    # Deliberate typos in the examples cannot be pronounced, so they are reported, not decoded.
+    assert "warrenty" in info["grammar"]["dropped_words"]
+
+
+def test_missing_or_corrupt_model_is_a_clear_error(tmp_path):
+    with pytest.raises(SpeechError, match="incomplete"):
+        PocketSphinxEngine(None, model_dir=tmp_path)
+    real = find_model(None)
+    fake = tmp_path / "broken"
+    shutil.copytree(real.hmm.parent, fake)
+    (fake / "en-us" / "mdef").write_bytes(b"not a model")  # PocketSphinx itself would exit()
+    with pytest.raises(SpeechError, match="corrupt"):
+        PocketSphinxEngine(None, model_dir=fake)
+
+
+def test_jsgf_keeps_pronounceable_words_and_names_combine_with_sentences(audio_dir):
+    domain = DomainLanguage(sentences=("where are the light bulbs", "what time do you close",
+                                       "where is the zzyzxq"),
+                            names=("light bulbs", "garden hoses", "qxzzy drill"))
+    grammar = build_grammar(domain, dictionary_words(find_model(None).dictionary))
+    assert "zzyzxq" in grammar.dropped_words and "qxzzy" in grammar.dropped_words
+    assert "zzyzxq" not in grammar.jsgf and "qxzzy" not in grammar.jsgf
+    assert "public <request>" in grammar.jsgf
+    engine = PocketSphinxEngine(domain, grammar="jsgf", out_of_scope=())
+    # Not an example sentence: the template "where are the <name>" with another name.
+    transcript, _ = decode(engine, speak("where are the garden hoses", audio_dir))
+    assert transcript.mode == "grammar"
+    assert "garden hoses" in transcript.text
+
+
+def _wer_pairs(root: Path) -> list[tuple[bytes, str]]:
+    pairs = []
+    for folder, listing in (("cards", "cards.transcription"), ("librivox", "transcription")):
+        for line in (root / folder / listing).read_text().splitlines():
+            text, utt = line.rsplit("(", 1)
+            name = utt.rstrip(")").strip()
+            with wave.open(str(root / folder / f"{name}.wav")) as w:
+                pcm = w.readframes(w.getnframes())
+            pairs.append((pcm, text.replace("<s>", "").replace("</s>", "").strip()))
+    pairs.append(((root / "raw_16k" / "goforward.raw").read_bytes(), "go forward ten meters"))
+    return pairs
+
+
+@pytest.mark.slow
+def test_recorded_speech_word_error_rate_with_the_open_model(engine):
+    import jiwer
+
+    root = shared_dataset("speech", "pocketsphinx_testdata")
+    refs, hyps = [], []
+    for pcm, reference in _wer_pairs(root):
+        transcript, _ = decode(engine, pcm, grammar=False)
+        refs.append(reference)
+        hyps.append(transcript.text)
+    # Observed 0.32 on these 11 recordings (cards, librivox, goforward).
+    assert jiwer.wer(refs, hyps) <= 0.36, list(zip(refs, hyps))
