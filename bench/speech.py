@@ -49,15 +49,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _speech(text: str, voice: str) -> bytes:
-    """16 kHz mono s16le speech with silence around it (cached between runs)."""
-    from kiosk.speech.synth import synthesize
+    """16 kHz mono s16le speech with room tone around it (the synthesis is cached between runs)."""
+    from kiosk.speech.synth import in_room, synthesize
 
     CACHE.mkdir(exist_ok=True)
     key = CACHE / f"{voice}-{hashlib.sha1(text.encode()).hexdigest()[:16]}.raw"
     if not key.exists():
         key.write_bytes(synthesize(text, voice=voice))
-    pcm = key.read_bytes()
-    return (b"\0\0" * int(16000 * SILENCE_BEFORE_S)) + pcm + (b"\0\0" * int(16000 * SILENCE_AFTER_S))
+    return in_room(key.read_bytes(), before_s=SILENCE_BEFORE_S, after_s=SILENCE_AFTER_S)
 
 
 def _requests(engine: str) -> list[tuple[str, str | None, str]]:

@@ -41,6 +41,13 @@ def test_gibberish_and_emoji_are_told_to_use_words(assistant):
     assert "in words" in assistant.turn("🙂🛒🔨🙂").answer
 
 
+@pytest.mark.parametrize("text", ["c", "x", "?", "q!"])
+def test_a_single_letter_is_no_request(assistant, text):
+    # What a recogniser makes of a cough or a burst of noise: never answered as a shop request.
+    result = assistant.turn(text)
+    assert result.intent is None and "in words" in result.answer
+
+
 def test_sql_in_a_product_name_finds_nothing_and_breaks_nothing(assistant):
     assistant.turn("how much is '; DROP TABLE products; --")
     assert len(assistant.answerer.catalog) >= 300

@@ -193,6 +193,10 @@ class IntentModel:
     def predict(self, text: str, top_k: int = 3) -> Prediction:
         if not isinstance(text, str):
             raise TypeError("text must be str")
+        if sum(ch.isalnum() for ch in text) < 2:
+            # One letter ("c", a recogniser's guess at a cough) carries no request, but its
+            # character n-grams would still pull towards some intent.
+            return Prediction((), True, 1.0, 0)
         probs, known = self.probabilities(text)
         oos_p = float(probs[self._oos_index]) if self._oos_index is not None else 0.0
         if known == 0:

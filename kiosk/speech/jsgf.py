@@ -33,7 +33,10 @@ _MAX_NAME_WORDS = 8  # longer catalogue names are not spoken in full; slots stop
 # compiled grammar took >17 GB and never finished decoding (PocketSphinx 5.1.1, measured).
 _FREE_LOOP_MAX_WORDS = 300
 _LOOP_WEIGHT = 0.02  # free word sequences: possible, but a listed sentence always wins when it fits
-_NAMES_PER_TEMPLATE = 3  # template fillings per template, and templates per name, in the LM text
+_NAMES_PER_TEMPLATE = 2  # sampled names filled into each template in the LM text
+_DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGIT_RUNS = 300  # random digit sequences in the LM text
+_SENTENCE_WEIGHT = 3  # each example sentence counts this often in the LM text (see _lm_sentences)
 _DISCOUNT = 0.7  # absolute discount; typical for small counts (Ney et al. 1994)
 _LEADS = ("i need", "i'm looking for", "do you have", "where is", "where are", "where can i find",
           "how much is", "how much are", "the")
@@ -181,21 +184,25 @@ def _jsgf_text(kept: _Kept, vocabulary: list[str]) -> str:
 
 
 def _lm_sentences(kept: _Kept) -> list[list[str]]:
-    """Training text: the sentences, each name alone, and templates filled in with sampled names."""
+    """Training text: the sentences (weighted), each name alone, templates filled with sampled names.
+
+    Measured on 68 synthesized shop requests (grammar-mode intent accuracy): sentences x3 and only
+    a few fillings per template 63/68; sentences x1 with every name also placed into sampled
+    templates 55/68: the sentences must dominate, or the model drifts towards strings of names.
+    """
     rng = random.Random(1234)  # the same store data always gives the same model
-    out = [s.split() for s in kept.sentences]
+    out = [s.split() for s in kept.sentences] * _SENTENCE_WEIGHT
     out += [n.split() for n in kept.names]
     out += [n.split() for n in kept.numbers]
+    # Order numbers and barcodes are read out digit by digit: give digit runs their own n-grams.
+    digits = [d for d in _DIGIT_WORDS if d in kept.numbers]
+    if digits:
+        out += [[rng.choice(digits) for _ in range(rng.randint(3, 8))] for _ in range(_DIGIT_RUNS)]
     out += [g.split() for g in kept.garbage]
     names = list(kept.names)
-    templates = list(kept.templates)
-    if names and templates:
-        for before, _, after in templates:
-            for name in rng.sample(names, min(_NAMES_PER_TEMPLATE, len(names))):
-                out.append(f"{before} {name} {after}".split())
-        for name in names:
-            for before, _, after in rng.sample(templates, min(_NAMES_PER_TEMPLATE, len(templates))):
-                out.append(f"{before} {name} {after}".split())
+    for before, _, after in kept.templates if names else ():
+        for name in rng.sample(names, min(_NAMES_PER_TEMPLATE, len(names))):
+            out.append(f"{before} {name} {after}".split())
     return out
 
 

@@ -24,6 +24,7 @@ from kiosk.speech.engine import RecognitionStream, SpeechEngine, Transcript
 log = logging.getLogger("kiosk.speech")
 
 READ_SAMPLES = FRAME_BYTES // SAMPLE_WIDTH  # one end-pointer frame per read keeps latency low
+_RUNNER_UP_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,27 @@ class Listener:
         return self._finish(at_s, "end_of_audio")
 
     # -- one utterance ------------------------------------------------------------------------
+    def _best_hypothesis(self, transcript: Transcript) -> str:
+        """The recogniser's best guess, unless the shop cannot place it and a runner-up it can.
+
+        Recognisers rank by sound; the text core knows what customers ask. When the best guess
+        means nothing to the shop ("the old can you") but an n-best alternative is a confident
+        shop request, the alternative is what was said far more often than not.
+        """
+        if not transcript.alternatives:
+            return transcript.text
+        today = self.assistant.clock().date()
+        understand = self.assistant.understander.understand
+        if understand(transcript.text, today).intent is not None:
+            return transcript.text
+        for text, _ in transcript.alternatives:
+            runner_up = understand(text, today) if text else None
+            if runner_up is not None and runner_up.intent is not None \
+                    and runner_up.confidence >= _RUNNER_UP_CONFIDENCE:
+                log.info("using the recogniser's runner-up %r over %r", text, transcript.text)
+                return text
+        return transcript.text
+
     def _finish(self, ended_s: float, reason: str) -> Heard:
         assert self._stream is not None
         stream, self._stream = self._stream, None
@@ -142,7 +164,7 @@ class Listener:
             answer = self.assistant.answerer.r.say("not_heard")
             turn = None
         else:
-            turn = self.assistant.turn(transcript.text)
+            turn = self.assistant.turn(self._best_hypothesis(transcript))
             answer = turn.answer
         t2 = self.clock()
         timings = {"transcript_ms": (t1 - t0) * 1000.0, "intent_ms": (t2 - t0) * 1000.0,

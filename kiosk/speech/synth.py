@@ -137,3 +137,18 @@ def _parse_wav_stream(data: bytes) -> tuple[int, np.ndarray]:
             return rate, np.frombuffer(pcm, dtype="<i2").astype(np.float64)
         pos = body + size + (size & 1)
     raise SynthError("espeak-ng's WAV output has no audio data")
+
+
+def in_room(pcm: bytes, *, before_s: float = 0.3, after_s: float = 0.3, noise_dbfs: float = -60.0,
+            seed: int = 0) -> bytes:
+    """Speech as a microphone gives it: padded with room tone, and a faint noise floor throughout.
+
+    Synthesized silence is digital zero, which no microphone produces (and which derails
+    cepstral normalisation); tests and benchmarks use this to keep synthesized audio honest.
+    """
+    speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    pad_before, pad_after = np.zeros(int(before_s * SAMPLE_RATE)), np.zeros(int(after_s * SAMPLE_RATE))
+    signal = np.concatenate([pad_before, speech, pad_after])
+    sigma = 32768.0 * 10 ** (noise_dbfs / 20)
+    signal += np.random.default_rng(seed).normal(0.0, sigma, len(signal))
+    return to_int16_bytes(signal)
