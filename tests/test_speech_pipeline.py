@@ -176,3 +176,19 @@ def test_say_writes_speech_that_the_kiosk_understands(tmp_path):
     assert out.returncode == 0, out.stderr
     heard = _kiosk("listen", str(path), "--json")
     assert json.loads(heard.stdout.splitlines()[0])["intent"] == "restrooms"
+
+
+@pytest.mark.parametrize("heard, runner_up, acted_on", [
+    # The best guess means nothing to the shop, the runner-up is a clear request: act on it.
+    ("miller lite and get it", "never mind forget it", "never mind forget it"),
+    # The best guess is understood: keep it.
+    ("where is the nearest toilet", "where is the nearest toilets", "where is the nearest toilet"),
+    # The best guess is confidently not a shop request: never turn chit-chat into a shop answer.
+    ("play some music by the beatles", "can you repeat that", "play some music by the beatles"),
+])
+def test_the_runner_up_is_used_only_when_the_best_guess_means_nothing(listener, heard, runner_up, acted_on):
+    from kiosk.speech.engine import Transcript
+
+    transcript = Transcript(heard, 0.6, accepted=True, engine="pocketsphinx", mode="grammar",
+                            alternatives=((runner_up, 0.3),))
+    assert listener._best_hypothesis(transcript) == acted_on

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
@@ -138,14 +138,16 @@ class Listener:
 
         Recognisers rank by sound; the text core knows what customers ask. When the best guess
         means nothing to the shop ("the old can you") but an n-best alternative is a confident
-        shop request, the alternative is what was said far more often than not.
+        shop request, the alternative is what was said far more often than not. A best guess the
+        intent model calls out of scope is kept: overruling it turns chit-chat into shop answers.
         """
         if not transcript.alternatives:
             return transcript.text
         today = self.assistant.clock().date()
         understand = self.assistant.understander.understand
-        if understand(transcript.text, today).intent is not None:
-            return transcript.text
+        best = understand(transcript.text, today)
+        if best.intent is not None or best.oos_confidence >= _RUNNER_UP_CONFIDENCE:
+            return transcript.text  # understood, or confidently not a shop request ("play some music")
         for text, _ in transcript.alternatives:
             runner_up = understand(text, today) if text else None
             if runner_up is not None and runner_up.intent is not None \
@@ -164,7 +166,11 @@ class Listener:
             answer = self.assistant.answerer.r.say("not_heard")
             turn = None
         else:
-            turn = self.assistant.turn(self._best_hypothesis(transcript))
+            chosen = self._best_hypothesis(transcript)
+            if chosen != transcript.text:  # report what the kiosk acted on; keep what it heard first
+                transcript = replace(transcript, text=chosen, details={**transcript.details,
+                                                                       "first_guess": transcript.text})
+            turn = self.assistant.turn(chosen)
             answer = turn.answer
         t2 = self.clock()
         timings = {"transcript_ms": (t1 - t0) * 1000.0, "intent_ms": (t2 - t0) * 1000.0,
