@@ -52,12 +52,13 @@ def cmd_listen(args: argparse.Namespace, build_assistant: Callable[[argparse.Nam
         print(f"no speech heard in {args.file}")
     for h in heard:
         t = h.transcript
-        print(f"heard:  {t.text or '(nothing usable)'}   [{t.engine} {t.mode}, confidence {t.confidence:.2f}]")
+        heard_text = t.text or "(nothing usable)"
+        print(f"heard:  {heard_text}   [{t.engine} {t.mode}, confidence {t.confidence:.2f}]")
         intent = h.turn.intent if h.turn else None
         print(f"intent: {intent or '-'}")
         print(f"answer: {h.answer}")
-        print(f"timing: transcript {h.timings['transcript_ms']:.0f} ms, answer {h.timings['intent_ms']:.0f} ms "
-              f"after end of speech")
+        print(f"timing: transcript {h.timings['transcript_ms']:.0f} ms, "
+              f"answer {h.timings['intent_ms']:.0f} ms after end of speech")
     return EXIT_OK
 
 
@@ -130,7 +131,8 @@ def add_speech_parsers(sub: argparse._SubParsersAction, with_runtime: Callable, 
     listen.add_argument("--mic", action="store_true", help="listen live on the configured microphone")
     listen.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], help="override speech.engine")
     listen.add_argument("--open", action="store_true", help="open-vocabulary decoding only (no grammar)")
-    listen.add_argument("--raw-rate", type=int, default=16000, help="sample rate of a .raw file (default 16000)")
+    listen.add_argument("--raw-rate", type=int, default=16000,
+                        help="sample rate of a .raw file (default 16000)")
     listen.add_argument("--json", action="store_true", help="one JSON object per utterance")
     listen.set_defaults(func=lambda a: cmd_listen(a, build_assistant))
 

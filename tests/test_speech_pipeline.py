@@ -109,7 +109,7 @@ def test_speech_too_unclear_to_use_is_not_a_turn(listener, assistant):
     heard = hear(listener, SILENCE + noise + SILENCE * 2)
     # Noise is either not heard at all or heard as nothing the shop does: never a shop answer.
     assert all(h.turn is None or h.turn.intent in (None, "oos") for h in heard), \
-        [(h.transcript.text, h.turn.intent) for h in heard if h.turn]
+        [(h.transcript.text, h.transcript.mode, h.transcript.confidence, h.transcript.details, h.turn.intent) for h in heard if h.turn]
 
 
 # -- kiosk listen -------------------------------------------------------------------------------
@@ -137,7 +137,8 @@ def test_listen_json_reports_transcript_intent_answer_and_timings(wav_request, t
     assert result["intent"] == "price_check" and "$" in result["answer"]
     assert result["engine"] == "pocketsphinx"  # auto: no Vosk model installed in models_dir
     assert 0 <= result["confidence"] <= 1
-    assert result["timings"]["transcript_ms"] >= 0 and result["timings"]["intent_ms"] >= result["timings"]["transcript_ms"]
+    timings = result["timings"]
+    assert timings["transcript_ms"] >= 0 and timings["intent_ms"] >= timings["transcript_ms"]
 
 
 def test_listen_to_a_silent_file_says_no_speech(tmp_path):
@@ -192,3 +193,19 @@ def test_the_runner_up_is_used_only_when_the_best_guess_means_nothing(listener, 
     transcript = Transcript(heard, 0.6, accepted=True, engine="pocketsphinx", mode="grammar",
                             alternatives=((runner_up, 0.3),))
     assert listener._best_hypothesis(transcript) == acted_on
+
+
+def test_the_open_pass_gives_up_rather_than_keep_a_customer_waiting():
+    from kiosk.speech.engine import OPEN_PASS_BUDGET_S, feed_within_budget
+
+    fed: list[bytes] = []
+    now = [0.0]
+
+    def decode(pcm: bytes) -> None:  # each half second of audio takes a second to decode
+        fed.append(pcm)
+        now[0] += 1.0
+
+    assert not feed_within_budget(decode, bytes(32000 * 12), clock=lambda: now[0])
+    assert len(fed) == int(OPEN_PASS_BUDGET_S) + 1  # stopped at the budget, not after 24 steps
+    fed.clear()
+    assert feed_within_budget(decode, bytes(32000), budget_s=10, clock=lambda: now[0]) and len(fed) == 2

@@ -116,7 +116,9 @@ def test_out_of_grammar_speech_is_not_forced_onto_a_shop_phrase(engine, text, vo
     result, _ = decode(engine, speech(text, voice))
     rejected = result.details["grammar_rejected"]
     assert rejected is not None, f"grammar mode accepted {result.text!r}"
-    assert result.mode == "open"  # the open pass decided; the intent model judges what it heard
+    # The open pass decided (the intent model judges what it heard), or, when the grammar heard at
+    # most one doubtful word, nothing is accepted at all.
+    assert result.mode == "open" or (not result.accepted and result.empty)
     assert set(rejected["text"].split()) <= set(engine.grammar_words)
 
 

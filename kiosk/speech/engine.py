@@ -7,6 +7,7 @@ PCM is always 16 kHz mono s16le (kiosk.audio.source).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
@@ -79,13 +80,18 @@ def two_pass(grammar_result: Transcript | None, open_pass: Callable[[], Transcri
     A grammar result is kept when the engine accepted it (no `[unk]`, no rejection by its own
     rule) and its confidence reaches `accept_confidence`. Otherwise the open-vocabulary pass
     decides: the customer may have asked something outside the shop's phrases, and the intent
-    model can still reject it as out of scope. If the open pass hears nothing either, the result
-    is an unaccepted transcript carrying the grammar's guess in `details`.
+    model can still reject it as out of scope. If the open pass hears nothing either (or is skipped
+    because the grammar heard at most one doubtful word), the result is an unaccepted transcript
+    carrying the grammar's guess in `details`.
     """
     if grammar_result is not None and grammar_result.accepted and not grammar_result.empty \
             and grammar_result.confidence >= accept_confidence:
         return grammar_result
-    fallback = open_pass()
+    short = grammar_result is not None and len(grammar_result.text.split()) <= 1
+    # A burst the grammar heard as at most one doubtful word is not re-decoded: the open vocabulary
+    # then finds some confident word in a cough or a door bang ("see" → goodbye) far more often
+    # than a one-word request the shop's own vocabulary missed.
+    fallback = None if short else open_pass()
     rejected = None if grammar_result is None else {"text": grammar_result.text,
                                                       "confidence": grammar_result.confidence}
     if fallback is not None and not fallback.empty:
@@ -95,3 +101,21 @@ def two_pass(grammar_result: Transcript | None, open_pass: Callable[[], Transcri
         return Transcript("", 0.0, accepted=False, engine="", mode="open")
     return replace(base, text="", accepted=False, words=(), alternatives=(),
                    details={**base.details, "grammar_rejected": rejected})
+
+
+# The open pass re-decodes a rejected utterance; on long noise the open vocabulary can run at
+# twice real time or worse (measured: 25-29 s for 12 s of loud white noise with PocketSphinx).
+# A customer waiting that long has gone, so the pass gives up after this budget.
+OPEN_PASS_BUDGET_S = 3.0
+_BUDGET_STEP_BYTES = 16_000  # 0.5 s of 16 kHz s16le between clock checks
+
+
+def feed_within_budget(feed: Callable[[bytes], object], pcm: bytes, budget_s: float = OPEN_PASS_BUDGET_S,
+                       clock: Callable[[], float] = time.perf_counter) -> bool:
+    """Feed `pcm` in steps; False (and stop) once decoding has taken longer than `budget_s`."""
+    started = clock()
+    for i in range(0, len(pcm), _BUDGET_STEP_BYTES):
+        if clock() - started > budget_s:
+            return False
+        feed(pcm[i:i + _BUDGET_STEP_BYTES])
+    return True

@@ -17,8 +17,8 @@ the utterance, which is acceptable for a request the shop probably cannot answer
 
 Confidence is the geometric mean of the word posteriors from the lattice (`seg().prob` with
 `bestpath`): the whole-path posterior (`hyp().prob`) shrinks with every word and cannot be
-compared across utterances, a per-word average can (calibrated, see below). A grammar result is rejected when it
-contains a garbage word or its confidence is below `accept_confidence` (the shared rule).
+compared across utterances, a per-word average can (calibrated, see below). A grammar result
+is rejected when it contains a garbage word or its confidence is below `accept_confidence` (the shared rule).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ import numpy as np
 from kiosk import paths
 from kiosk.audio.source import SAMPLE_RATE, SAMPLE_WIDTH
 from kiosk.speech.domain import DomainLanguage
-from kiosk.speech.engine import SpeechError, Transcript, Word, two_pass
+from kiosk.speech.engine import (OPEN_PASS_BUDGET_S, SpeechError, Transcript, Word, feed_within_budget,
+                                 two_pass)
 from kiosk.speech.jsgf import DomainGrammar, build_grammar, dictionary_words, out_of_scope_sentences
 
 FRAME_S = 0.01  # PocketSphinx frames are 10 ms
@@ -125,7 +126,8 @@ class PocketSphinxEngine:
         try:
             import pocketsphinx
         except ImportError:
-            raise SpeechError("PocketSphinx is not installed; install it with `pip install pocketsphinx`") from None
+            raise SpeechError("PocketSphinx is not installed; install it with "
+                              "`pip install pocketsphinx`") from None
         self.accept_confidence = accept_confidence
         self.files = find_model(model_dir)
         self.grammar_kind = grammar
@@ -298,7 +300,11 @@ class _PocketSphinxStream:
     def _open_pass(self, audio_s: float) -> Transcript:
         engine = self._engine
         engine._start(_OPEN_SEARCH)
-        engine._decoder.process_raw(bytes(self._buffer), False, True)
-        engine._decoder.end_utt()
+        decoder = engine._decoder
+        in_time = feed_within_budget(lambda pcm: decoder.process_raw(pcm, False, False), bytes(self._buffer))
+        decoder.end_utt()
         self._buffer = bytearray()
+        if not in_time:  # noise, most likely: nothing a customer would wait for
+            return Transcript("", 0.0, accepted=False, engine=engine.name, mode="open", audio_s=audio_s,
+                              details={"open_pass": f"gave up after {OPEN_PASS_BUDGET_S:.0f} s"})
         return engine._transcript(_OPEN_SEARCH, audio_s)

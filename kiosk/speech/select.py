@@ -33,7 +33,8 @@ def vosk_model_for(config: Config) -> Path | None:
     from kiosk.speech.models import active_model
     from kiosk.speech.vosk_engine import find_vosk_model
 
-    return active_model(models_dir, config.kiosk.language) or find_vosk_model(models_dir, config.kiosk.language)
+    language = config.kiosk.language
+    return active_model(models_dir, language) or find_vosk_model(models_dir, language)
 
 
 def _vosk_importable() -> bool:
@@ -57,13 +58,15 @@ def build_engine(config: Config, domain: DomainLanguage | None, *, engine: str |
         if model is not None:
             from kiosk.speech.vosk_engine import VoskEngine
 
-            chosen: SpeechEngine = VoskEngine(model, language=language, domain=domain, accept_confidence=accept)
+            chosen: SpeechEngine = VoskEngine(model, language=language, domain=domain,
+                                              accept_confidence=accept)
             log.info("speech engine: vosk, model %s (%s)", model, "auto" if kind == "auto" else "configured")
             return chosen
         if kind == "vosk":
             raise SpeechError(f"no Vosk model for language {language!r} in "
                               f"{config.path(config.speech.models_dir)}; install one with "
-                              f"`kiosk models install vosk-model-….zip`, or set speech.engine = \"pocketsphinx\"")
+                              f"`kiosk models install vosk-model-….zip`, "
+                              f"or set speech.engine = \"pocketsphinx\"")
     if language != "en":
         raise SpeechError(f"PocketSphinx only has its bundled English model; for {language!r} install a "
                           f"Vosk model with `kiosk models install`")
