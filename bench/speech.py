@@ -131,7 +131,8 @@ def worker(engine_name: str, mode: str) -> dict:
             latencies.append(heard[0].timings["intent_ms"])
         got_text = " | ".join(h.transcript.text for h in heard)
         got_intent = next((h.turn.intent for h in heard if h.turn and h.turn.intent), None) or "oos"
-        transcripts.append({"set": which, "said": text, "heard": got_text, "intent": intent, "got": got_intent})
+        transcripts.append({"set": which, "said": text, "heard": got_text, "intent": intent,
+                            "got": got_intent})
         if intent is not None:
             scored[which] = scored.get(which, 0) + 1
             correct[which] = correct.get(which, 0) + (got_intent == intent)
@@ -153,7 +154,8 @@ def worker(engine_name: str, mode: str) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--only", help="run one engine (pocketsphinx or vosk)")
     args = parser.parse_args()
@@ -179,8 +181,10 @@ def main() -> int:
           "| end-of-speech → intent p50 / p95 | RTF | peak RSS | load |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        acc = {k: f"{v:.1%} ({r['typed_accuracy'][k]:.1%}) of {r['scored'][k]}" for k, v in r["accuracy"].items()}
-        print(f"| {r['engine']} | {r['mode']} | {acc.get('main', 'n/a (Korean model)')} | {acc.get('holdout', 'n/a')} "
+        acc = {k: f"{v:.1%} ({r['typed_accuracy'][k]:.1%}) of {r['scored'][k]}"
+               for k, v in r["accuracy"].items()}
+        print(f"| {r['engine']} | {r['mode']} | {acc.get('main', 'n/a (Korean model)')} "
+              f"| {acc.get('holdout', 'n/a')} "
               f"| {r['latency_ms_p50']} / {r['latency_ms_p95']} ms | "
               f"{r['rtf_median']:.3f} | {r['peak_rss_mb']:.0f} MB | {r['load_s']:.2f} s |")
     return 0

@@ -31,7 +31,7 @@ def cmd_listen(args: argparse.Namespace, build_assistant: Callable[[argparse.Nam
     from kiosk.audio.wavfile import FileSource
 
     source = FileSource(args.file, raw_rate=args.raw_rate)  # bad files fail here, before models load
-    config, assistant, engine, listener = _speech_stack(args, build_assistant)
+    _config, assistant, engine, listener = _speech_stack(args, build_assistant)
     # A recording has no tap to start it: listen as if a customer were standing there.
     listener.endpointer.set_present(True)
     try:

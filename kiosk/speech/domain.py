@@ -23,6 +23,7 @@ _ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 _TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
           "eighteen", "nineteen"]
 _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+DIGIT_WORDS = ("zero", "oh", *_ONES[1:])  # how order numbers and barcodes are read out, digit by digit
 NUMBER_WORDS = tuple(_ONES + _TEENS + _TENS[2:] + ["hundred", "thousand", "oh", "double", "triple",
                                                    "dollars", "dollar", "cents", "point"])
 _SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "$": " dollars ", "#": " number ",

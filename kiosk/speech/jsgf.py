@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.nlu.data import OOS, load_dataset
-from kiosk.speech.domain import DomainLanguage, spoken_form
+from kiosk.speech.domain import DIGIT_WORDS, DomainLanguage, spoken_form
 from kiosk.speech.engine import SpeechError
 
 _MAX_NAME_WORDS = 8  # longer catalogue names are not spoken in full; slots stop looking beyond this
@@ -34,7 +34,6 @@ _MAX_NAME_WORDS = 8  # longer catalogue names are not spoken in full; slots stop
 _FREE_LOOP_MAX_WORDS = 300
 _LOOP_WEIGHT = 0.02  # free word sequences: possible, but a listed sentence always wins when it fits
 _NAMES_PER_TEMPLATE = 2  # sampled names filled into each template in the LM text
-_DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _DIGIT_RUNS = 300  # random digit sequences in the LM text
 _SENTENCE_WEIGHT = 3  # each example sentence counts this often in the LM text (see _lm_sentences)
 _DISCOUNT = 0.7  # absolute discount; typical for small counts (Ney et al. 1994)
@@ -195,7 +194,7 @@ def _lm_sentences(kept: _Kept) -> list[list[str]]:
     out += [n.split() for n in kept.names]
     out += [n.split() for n in kept.numbers]
     # Order numbers and barcodes are read out digit by digit: give digit runs their own n-grams.
-    digits = [d for d in _DIGIT_WORDS if d in kept.numbers]
+    digits = [d for d in DIGIT_WORDS if d in kept.numbers]
     if digits:
         out += [[rng.choice(digits) for _ in range(rng.randint(3, 8))] for _ in range(_DIGIT_RUNS)]
     out += [g.split() for g in kept.garbage]

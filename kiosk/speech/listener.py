@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
-from kiosk.audio.source import FRAME_BYTES, SAMPLE_RATE, SAMPLE_WIDTH, AudioSource
+from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
 from kiosk.events import TurnResult
 from kiosk.speech.engine import RecognitionStream, SpeechEngine, Transcript
 
@@ -85,21 +85,19 @@ class Listener:
                    ) -> list[Heard]:
         """Listen until the source ends, `should_stop()` or `max_utterances` have been answered."""
         heard: list[Heard] = []
-        pushed_s = 0.0
         while not should_stop():
             pcm = source.read(READ_SAMPLES)
             if not pcm:
                 if source.status().state in ("ended", "closed"):
                     break
                 continue  # a live source reconnecting: keep waiting
-            pushed_s += len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
             for result in self.push(pcm):
                 heard.append(result)
                 if on_heard:
                     on_heard(result)
             if max_utterances is not None and len(heard) >= max_utterances:
                 return heard
-        tail = self.flush(pushed_s)
+        tail = self.flush()
         if tail is not None:
             heard.append(tail)
             if on_heard:
@@ -126,11 +124,14 @@ class Listener:
                 log.info("no speech within the listening window")
         return out
 
-    def flush(self, at_s: float) -> Heard | None:
-        """The audio ended while someone was still talking (end of a file): finish that utterance."""
+    def flush(self, at_s: float | None = None) -> Heard | None:
+        """The audio ended while someone was still talking (end of a file): finish that utterance.
+
+        `at_s` defaults to where the end-pointer got to (whole frames of audio since listening opened).
+        """
         if self._stream is None:
             return None
-        return self._finish(at_s, "end_of_audio")
+        return self._finish(self.endpointer.now_s if at_s is None else at_s, "end_of_audio")
 
     # -- one utterance ------------------------------------------------------------------------
     def _best_hypothesis(self, transcript: Transcript) -> str:

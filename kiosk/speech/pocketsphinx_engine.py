@@ -35,6 +35,7 @@ import numpy as np
 
 from kiosk import paths
 from kiosk.audio.source import SAMPLE_RATE, SAMPLE_WIDTH
+from kiosk.audio.wavfile import to_int16_bytes
 from kiosk.speech.domain import DomainLanguage
 from kiosk.speech.engine import (OPEN_PASS_BUDGET_S, SpeechError, Transcript, Word, feed_within_budget,
                                  two_pass)
@@ -271,7 +272,7 @@ class _PocketSphinxStream:
         is not enough). Seeded per stream, so the same audio always gives the same transcript."""
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
         samples += self._noise.normal(0.0, _ROOM_TONE_SIGMA, len(samples))
-        return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+        return to_int16_bytes(samples)
 
     def abandon(self) -> None:
         """Another stream took the decoder: end this utterance without a result."""

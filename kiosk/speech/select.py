@@ -30,11 +30,9 @@ def vosk_model_for(config: Config) -> Path | None:
             raise SpeechError(f"speech.vosk_model: {path} does not exist; `kiosk models list` shows "
                               f"the installed models")
         return path
-    from kiosk.speech.models import active_model
-    from kiosk.speech.vosk_engine import find_vosk_model
+    from kiosk.speech.vosk_engine import find_vosk_model  # prefers the `kiosk models` current link
 
-    language = config.kiosk.language
-    return active_model(models_dir, language) or find_vosk_model(models_dir, language)
+    return find_vosk_model(models_dir, config.kiosk.language)
 
 
 def _vosk_importable() -> bool:

@@ -42,7 +42,7 @@ from typing import Any
 from kiosk.audio.source import SAMPLE_RATE, SAMPLE_WIDTH, AudioError
 from kiosk.speech.domain import DomainLanguage
 from kiosk.speech.engine import SpeechError, Transcript, Word, two_pass
-from kiosk.speech.model_layout import ModelError, check_contents, check_layout
+from kiosk.speech.model_layout import FST_MAGIC, ModelError, check_contents, check_layout
 
 UNKNOWN_WORDS = ("[unk]",)  # Vosk's trained unknown word; `<UNK>`-only models get fillers instead
 _NON_WORDS = frozenset({"[unk]", "<unk>", "<UNK>", "<SPOKEN_NOISE>", "!SIL", "<eps>", "<s>", "</s>"})
@@ -52,7 +52,6 @@ _RECYCLE_AFTER = 200  # utterances per recogniser before it is rebuilt: its grap
 # over the first 24 open utterances on the Korean model, then ~0.5 MB each)
 _MAX_IDLE = 2  # idle recognisers kept per mode
 _MAX_BUFFER_S = 30.0  # utterance audio kept for the open pass; the end-pointer cuts long before
-_FST_MAGIC = 0x7EB2FDD6
 _INSTALL_HINT = "install one with `kiosk models install <vosk-model….zip>`"
 
 
@@ -105,8 +104,7 @@ def read_vocabulary(path: Path, *, names: bool = True) -> tuple[int, list[str]]:
             words = [line.split(maxsplit=1)[0] for line in f if line.strip()]
         return len(words), words if names else []
     with path.open("rb") as f:
-        (magic,) = struct.unpack("<I", f.read(4))
-        if magic != _FST_MAGIC:
+        if f.read(4) != FST_MAGIC:
             raise ValueError("not an OpenFst file")
         _read_fst_string(f), _read_fst_string(f)  # fst type, arc type
         _version, flags = struct.unpack("<ii", f.read(8))
