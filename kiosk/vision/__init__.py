@@ -1,0 +1,1 @@
+"""Camera and document vision: capture, customer presence, codes, MRZ, receipts, OCR."""
