@@ -188,6 +188,8 @@ class PocketSphinxEngine:
     # Decoding helpers, used by the streams.
 
     def _start(self, search: str) -> None:
+        # The cepstral mean is deliberately not reset here: it carries over from the previous
+        # utterance, which measured far better than the model's initial value (docs/benchmarks.md).
         try:
             self._decoder.activate_search(search)
             self._decoder.start_utt()
