@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 from kiosk.dialogue import session as machine
 from kiosk.dialogue.answers import Answerer
-from kiosk.events import Decision, Outcome, Reply, TurnResult, Understanding
+from kiosk.dialogue.scanned import understanding_from_scan
+from kiosk.events import Decision, Outcome, Reply, ScanFacts, TurnResult, Understanding
 from kiosk.nlu.understand import Understander, clean_text
 from kiosk.storage.journal import Journal, Ticket
 
@@ -85,34 +86,68 @@ class Assistant:
         started = time.perf_counter()
         if self.session_id is None:
             self.begin()
-        assert self.session_id is not None
-        session_id = self.session_id
         now = self.clock()
         cleaned = clean_text(text) if isinstance(text, str) else ""
         if not cleaned:
             # Nothing to understand: say so, but an empty submit is not a failed attempt.
             u = self.understander.understand("", now.date())
             decision, reply = Decision("reject", reason="no_words"), Reply(self.answerer.r.say("no_words"))
+            return self._record(u, decision, reply, cleaned, started, now)
+        u = self.understander.understand(cleaned, now.date(), expecting=self.session.expecting)
+        return self._respond(u, cleaned, started, now)
+
+    def scanned(self, facts: ScanFacts) -> TurnResult:
+        """The customer showed the camera something: answer it like a request that names it.
+
+        The journal gets `facts.describe()`, never what an ID document says about its holder."""
+        started = time.perf_counter()
+        if self.session_id is None:
+            self.begin()
+        now = self.clock()
+        u = understanding_from_scan(facts)
+        if facts.kind in ("product", "order", "receipt"):
+            result = self._respond(u, facts.describe(), started, now)
         else:
-            u = self.understander.understand(cleaned, now.date(), expecting=self.session.expecting)
-            self.session, decision = machine.on_understood(self.session, u, self.policy)
-            reply = self._carry_out(decision)
+            # Nothing the dialogue asks about: say what was read, and keep the session as it was.
+            decision = Decision("answer", intent=u.intent)
+            reply = self.answerer.scan_reply(facts)
             self.session, follow_up = machine.on_replied(self.session, decision, reply, self.policy)
-            if follow_up is not None:  # the answer failed once too often: hand over
+            if follow_up is not None:
                 handoff = self._carry_out(follow_up)
-                reply = replace(handoff, text=reply.text + " " + handoff.text)
-                decision = follow_up
+                reply, decision = replace(handoff, text=reply.text + " " + handoff.text), follow_up
+            result = self._record(u, decision, reply, facts.describe(), started, now)
+        if facts.kind == "receipt" and result.card.get("kind") == "return":
+            # The return check shows what the receipt said, so the customer can confirm it.
+            card = dict(result.card, receipt={"number": facts.receipt_number, "total": facts.total,
+                                              "store": facts.store_name})
+            result = replace(result, card=card)
+        return result
+
+    def _respond(self, u: Understanding, text: str, started: float, now: dt.datetime) -> TurnResult:
+        self.session, decision = machine.on_understood(self.session, u, self.policy)
+        reply = self._carry_out(decision)
+        self.session, follow_up = machine.on_replied(self.session, decision, reply, self.policy)
+        if follow_up is not None:  # the answer failed once too often: hand over
+            handoff = self._carry_out(follow_up)
+            reply = replace(handoff, text=reply.text + " " + handoff.text)
+            decision = follow_up
+        return self._record(u, decision, reply, text, started, now)
+
+    def _record(self, u: Understanding, decision: Decision, reply: Reply, text: str, started: float,
+                now: dt.datetime) -> TurnResult:
+        assert self.session_id is not None
+        session_id = self.session_id
         outcome = _OUTCOME.get(decision.kind, Outcome.ANSWERED)
         latency_ms = (time.perf_counter() - started) * 1000.0
         slots = self._slots_dict(u, decision)
-        self.journal.record_turn(session_id, text=cleaned, intent=decision.intent or u.intent,
+        self.journal.record_turn(session_id, text=text, intent=decision.intent or u.intent,
                                  confidence=u.confidence, slots=slots, answer=reply.text,
                                  latency_ms=latency_ms, outcome=outcome.value)
         log.info("session %s turn: intent=%s conf=%.2f outcome=%s %.1fms", session_id, u.intent,
                  u.confidence, outcome.value, latency_ms)
         ended = decision.kind == "end"
         result = TurnResult(
-            session_id=session_id, text=cleaned, intent=decision.intent or u.intent, confidence=u.confidence,
+            session_id=session_id, text=text, intent=decision.intent or u.intent, confidence=u.confidence,
             alternatives=u.alternatives, slots=slots, answer=reply.text, card=reply.card,
             outcome=outcome, state=self.session.state.value,
             escalation=self.ticket.as_dict() if self.ticket is not None else None,

@@ -106,3 +106,42 @@ class TurnResult:
         out["latency_ms"] = round(self.latency_ms, 2)
         out["at"] = self.at.isoformat()
         return out
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    """What a scan means to the conversation, stripped of pixels and of anything not needed.
+
+    Made by `kiosk.vision.scan` from what the camera read; the dialogue only ever sees this.
+    An ID document contributes its validity and expiry, plus the given name for the greeting —
+    never the document number or birth date.
+    """
+
+    kind: str  # product | order | receipt | id_document | code | nothing
+    gtin: str | None = None  # a product barcode as EAN-13 digits
+    invalid_gtin: str | None = None  # shaped like a product code, check digit wrong
+    order_number: str | None = None
+    purchase_date: dt.date | None = None  # from a receipt
+    total: str | None = None  # as printed, normalised ("12.50")
+    receipt_number: str | None = None
+    store_name: str | None = None
+    id_valid: bool | None = None  # an MRZ was found: do its check digits pass?
+    id_expiry: dt.date | None = None
+    id_given_name: str | None = None
+    id_adult: bool | None = None  # 18 or over today (None when not computable)
+    text: str = ""  # untrusted payload or OCR text, shown as plain text only
+
+    def describe(self) -> str:
+        """What the journal records for the scan: its kind and what the kiosk acted on, no personal data."""
+        if self.kind == "product":
+            return f"[scan] product barcode {self.gtin or self.invalid_gtin}"
+        if self.kind == "order":
+            return f"[scan] order code {self.order_number}"
+        if self.kind == "receipt":
+            parts = [p for p in (self.receipt_number and f"no. {self.receipt_number}",
+                                 self.purchase_date and self.purchase_date.isoformat(),
+                                 self.total and f"total {self.total}") if p]
+            return "[scan] receipt " + ", ".join(parts)
+        if self.kind == "id_document":
+            return "[scan] ID document " + ("(valid)" if self.id_valid else "(unreadable)")
+        return f"[scan] {self.kind}"

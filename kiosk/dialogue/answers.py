@@ -15,7 +15,7 @@ from typing import Any, Callable
 import yaml
 
 from kiosk.errors import KioskError
-from kiosk.events import Decision, Reply
+from kiosk.events import Decision, Reply, ScanFacts
 from kiosk.storedata.catalog import Catalog, Product
 from kiosk.storedata.orders import OrderBook
 from kiosk.storedata.profile import StoreProfile, hours_on
@@ -340,6 +340,25 @@ class Answerer:
         if today <= deadline:
             return Reply(self.r.say("return_ok", **fields), card)
         return Reply(self.r.say("return_late", **fields) + " " + self.r.say("offer_handoff"), card, offer_handoff=True)
+
+
+    # -- things shown to the camera that are not a request -----------------------------------
+    def scan_reply(self, facts: ScanFacts) -> Reply:
+        """An ID document or a code that is not ours: say what it is; untrusted text stays text."""
+        if facts.kind == "id_document":
+            if not facts.id_valid:
+                return Reply(self.r.say("id_unreadable"), {"kind": "id_document", "valid": False}, ok=False)
+            expired = facts.id_expiry is not None and facts.id_expiry < self.today()
+            key = "id_expired" if expired else "id_valid"
+            card = {"kind": "id_document", "valid": True, "expired": expired, "adult": facts.id_adult,
+                    "expiry": facts.id_expiry.isoformat() if facts.id_expiry else None,
+                    "given_name": facts.id_given_name}
+            # The holder's name goes on the screen only: the answer text is journaled.
+            expiry = f"{facts.id_expiry:%B} {facts.id_expiry.day}, {facts.id_expiry.year}" if facts.id_expiry else "?"
+            return Reply(self.r.say(key, expiry=expiry), card)
+        if facts.kind == "code":
+            return Reply(self.r.say("scan_other_code"), {"kind": "scan", "text": facts.text})
+        return Reply(self.r.say("scan_nothing"), {"kind": "scan", "text": ""}, ok=False)
 
 
 def _mentions(name: str, rule: str) -> bool:

@@ -243,7 +243,8 @@ def _resolve_pending(session: Session, u: Understanding) -> Decision | None:
     # A clearly different request (not just the missing detail) is handled as new.
     if u.intent and u.intent not in CONVERSATIONAL and u.intent != pending.intent and u.confidence >= 0.6:
         if not (pending.slot == "order_number" and u.slots.order_number) and not (
-                pending.slot in ("product", "product_choice") and u.products and u.intent in PRODUCT_INTENTS):
+                pending.slot in ("product", "product_choice") and (u.products or u.slots.ean)
+                and u.intent in PRODUCT_INTENTS):
             return None
     slots = _merge_slots(pending.slots, u.slots)
     if pending.slot == "order_number" and u.slots.order_number:
