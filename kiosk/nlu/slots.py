@@ -20,6 +20,8 @@ import string
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from kiosk.gtin import gtin_check_digit as ean_check_digit  # noqa: F401 - re-exported
+from kiosk.gtin import is_valid_gtin
 from kiosk.nlu.dates import When, find_date
 from kiosk.nlu.numbers import words_to_digits
 from kiosk.nlu.spans import Group, Text
@@ -48,20 +50,10 @@ class Slots:
         return out
 
 
-def ean_check_digit(body: str) -> int:
-    """GS1 check digit for a code without its last digit (7, 11 or 12 digits for EAN-8/UPC-A/EAN-13)."""
-    if not body or not (body.isascii() and body.isdigit()):
-        raise ValueError(f"not a digit string: {body!r}")
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10
-
-
 def ean_is_valid(code: str) -> bool:
     """EAN-13, EAN-8 or UPC-A (12 digits) with a correct check digit; spaces and dashes are ignored."""
     digits = code.replace(" ", "").replace("-", "")
-    if len(digits) not in (8, 12, 13) or not (digits.isascii() and digits.isdigit()):
-        return False
-    return ean_check_digit(digits[:-1]) == int(digits[-1])
+    return len(digits) in (8, 12, 13) and is_valid_gtin(digits)
 
 
 # ---------------------------------------------------------------- text

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from kiosk.gtin import is_valid_gtin
 from kiosk.storedata.profile import StoreDataError
 
 __all__ = ["Catalog", "CatalogError", "Product", "ProductMatch", "ean13_is_valid", "CSV_COLUMNS"]
@@ -117,14 +118,7 @@ class ProductMatch:
 
 def ean13_is_valid(code: str) -> bool:
     """True for 13 digits whose last digit is the EAN-13 check digit of the first 12."""
-    if len(code) != 13 or not code.isascii() or not code.isdigit():
-        return False
-    return _ean_check_digit(code[:12]) == code[12]
-
-
-def _ean_check_digit(first_twelve: str) -> str:
-    total = sum(int(digit) * (3 if index % 2 else 1) for index, digit in enumerate(first_twelve))
-    return str((10 - total % 10) % 10)
+    return len(code) == 13 and is_valid_gtin(code)
 
 
 def _stem(word: str) -> str:
