@@ -145,3 +145,29 @@ class ScanFacts:
         if self.kind == "id_document":
             return "[scan] ID document " + ("(valid)" if self.id_valid else "(unreadable)")
         return f"[scan] {self.kind}"
+
+
+# --- Customer presence (kiosk.vision.presence) ------------------------------------------------------
+# Times are those of the frames that caused them (seconds: time.monotonic() for a live camera,
+# media time for a file). Only counts and timings travel: never an image or a crop.
+
+
+@dataclass(frozen=True)
+class CustomerArrived:
+    t: float
+    reason: str = "face"  # "face": in k of the last n detections; "motion": sustained person-sized motion
+
+
+@dataclass(frozen=True)
+class CustomerApproaching:
+    t: float
+    distance_m: float  # rough: from the face's width in the frame, the camera's field of view
+
+
+@dataclass(frozen=True)
+class CustomerLeft:
+    t: float
+    dwell_s: float  # from arrival to the last moment the customer was seen
+
+
+PresenceEvent = CustomerArrived | CustomerApproaching | CustomerLeft
