@@ -103,11 +103,13 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
                 raise ImageError(f"{name} is {width}×{height} ({width * height / 1e6:.0f} MP); the "
                                  f"largest the kiosk reads is {MAX_PIXELS / 1e6:.0f} MP: scale it down")
             flag = reduced
-        if data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-            raise ImageError(f"{name} is a truncated JPEG (the end of the picture is missing); "
-                             "copy or take it again")
     buffer = np.frombuffer(data, dtype=np.uint8)
     image = cv2.imdecode(buffer, flag)
+    # Some cameras omit the end-of-image marker of a complete picture, so a missing marker alone
+    # is no reason to refuse; OpenCV refuses a JPEG whose data really stops short.
+    if image is None and data[:2] == b"\xff\xd8" and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise ImageError(f"{name} is a truncated JPEG (the end of the picture is missing); "
+                         "copy or take it again")
     if image is None:
         raise ImageError(f"{name} is not an image OpenCV can read (corrupt, truncated or an "
                          "unsupported format); use a JPEG or PNG")
