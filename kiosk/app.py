@@ -95,3 +95,51 @@ def build_speaker(config: Config, mute=None):
 
     t = config.tts
     return Speaker(t.voice, t.rate_wpm, t.volume, enabled=t.enabled, mute=mute)
+
+
+# -- camera and scanning ------------------------------------------------------------------------
+def build_ocr(config: Config):
+    """Tesseract, or None when it cannot run here (codes still scan; the reason is logged)."""
+    import logging
+
+    from kiosk.vision.ocr import Ocr, OcrUnavailable
+
+    s = config.scan
+    try:
+        return Ocr(config.path(s.tessdata) if s.tessdata else None, s.ocr_language)
+    except OcrUnavailable as exc:
+        logging.getLogger("kiosk.scan").warning("OCR is off: %s", exc)
+        return None
+
+
+def build_scanner(config: Config, ocr=None):
+    """Codes, MRZ and receipts; receipt dates are read in the store's own date order."""
+    from kiosk.vision.scan import Scanner
+
+    profile = load_profile(config.path(config.store.dir) / "store.toml")
+    return Scanner(ocr if ocr is not None else build_ocr(config), order_pattern=config.scan.order_pattern,
+                   date_order=profile.date_order)
+
+
+def build_camera(config: Config, *, file: str | None = None):
+    """The configured camera, or a file source (video, image or folder) standing in for it."""
+    from kiosk.vision.camera import CameraSource, FileFrameSource
+
+    c = config.camera
+    path = file or (str(config.path(c.file)) if c.source == "file" and c.file else None)
+    if path is not None:
+        # A file named on the command line is read as fast as it decodes, once.
+        return FileFrameSource(path, realtime=c.realtime and file is None, loop=c.loop and file is None)
+    device: int | str = int(c.device) if c.device.isdigit() else (c.device or 0)
+    return CameraSource(device, width=c.width, height=c.height, fps=c.fps, reconnect_max_s=c.reconnect_max_s)
+
+
+def build_presence(config: Config):
+    """The presence tracker with its face detector (None for the detector when presence is off)."""
+    from kiosk.vision.faces import FaceDetector
+    from kiosk.vision.presence import PresenceSettings, PresenceTracker
+
+    p = config.presence
+    detector = FaceDetector(config.path(p.model_dir), min_score=p.min_score) if p.enabled else None
+    tuning = p.model_dump(exclude={"enabled", "model_dir", "min_score"})
+    return PresenceTracker(detector, PresenceSettings(**tuning))

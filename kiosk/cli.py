@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kiosk.cli_speech import add_speech_parsers
 
     add_speech_parsers(sub, with_runtime, _assistant, lambda a: _load_config(a, check_files=False))
+    from kiosk.cli_vision import add_vision_parsers
+
+    add_vision_parsers(sub, with_runtime, _assistant, lambda a: _load_config(a, check_files=False))
     from kiosk.cli_models import add_models_parser
 
     add_models_parser(sub, with_runtime)

@@ -7,13 +7,14 @@ A site file only needs the keys it changes; everything else keeps its default.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk import paths
 from kiosk.errors import KioskError
@@ -91,6 +92,63 @@ class TtsSection(_Section):
     volume: int = Field(100, ge=0, le=200)  # espeak-ng amplitude
 
 
+class CameraSection(_Section):
+    # "camera": a V4L2 device through OpenCV; "file": a video, an image or a folder of images.
+    source: Literal["camera", "file"] = "camera"
+    device: str = "0"  # an index, /dev/videoN or a stable /dev/v4l/by-id/... link
+    file: Path | None = None  # for source = "file"
+    width: int = Field(640, ge=160, le=3840)
+    height: int = Field(480, ge=120, le=2160)
+    fps: float = Field(10.0, gt=0, le=60)
+    reconnect_max_s: float = Field(10.0, gt=0, le=300)  # back-off cap after the camera disappears
+    realtime: bool = True  # file source: deliver frames at the file's own pace
+    loop: bool = False  # file source: start again at the end
+
+
+class PresenceSection(_Section):
+    enabled: bool = True
+    model_dir: Path = Path("models/face-detection")
+    # BlazeFace's own threshold is 0.5; at 0.5 a dog scored as a face in the sample photos.
+    min_score: float = Field(0.65, gt=0, lt=1)
+    keepalive_s: float = Field(2.0, gt=0, le=60)  # look for faces this often even on a still scene
+    max_detection_hz: float = Field(5.0, gt=0, le=60)
+    gate_changed: float = Field(0.005, gt=0, lt=1)  # share of pixels changed → the detector runs again
+    pixel_threshold: int = Field(15, ge=1, le=255)
+    max_crops: int = Field(2, ge=0, le=8)  # enlarged second looks when the whole frame has no face
+    centre_crop: float = Field(0.5, ge=0, le=1)
+    blob_min_height: float = Field(0.1, gt=0, le=1)
+    blob_min_area: float = Field(0.002, gt=0, le=1)
+    lighting_changed: float = Field(0.5, gt=0, le=1)
+    arrive_hits: int = Field(2, ge=1, le=30)  # a face in k of the last n detector runs → arrived
+    arrive_window: int = Field(4, ge=1, le=30)
+    # Sustained person-sized motion → arrived (0: only a face counts).
+    motion_arrive_s: float = Field(1.0, ge=0, le=30)
+    motion_gap_s: float = Field(0.5, ge=0, le=10)
+    leave_after_s: float = Field(3.0, gt=0, le=120)  # nobody seen this long → left
+    approach_m: float = Field(1.5, gt=0, le=10)
+    min_frontality: float = Field(0.5, ge=0, le=1)
+    camera_hfov_deg: float = Field(62.0, gt=10, lt=180)  # Pi Camera v2: 62.2°
+    face_width_m: float = Field(0.14, gt=0.05, lt=0.4)
+
+
+class ScanSection(_Section):
+    tessdata: Path | None = None  # folder holding eng.traineddata; unset: the system's Tesseract data
+    ocr_language: str = Field("eng", pattern=r"^[a-z_+]{3,32}$")
+    # What an order QR code holds: the first group is the order number.
+    order_pattern: str = r"^(?:ORDER[:#-]?\s*)?(\d{4,8})$"
+
+    @field_validator("order_pattern")
+    @classmethod
+    def _one_group(cls, value: str) -> str:
+        try:
+            groups = re.compile(value).groups
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        if groups < 1:
+            raise ValueError(r"needs a group around the order number, e.g. ^ORDER-(\d{6})$")
+        return value
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -105,6 +163,9 @@ class Config(_Section):
     endpoint: EndpointSection = EndpointSection()
     speech: SpeechSection = SpeechSection()
     tts: TtsSection = TtsSection()
+    camera: CameraSection = CameraSection()
+    presence: PresenceSection = PresenceSection()
+    scan: ScanSection = ScanSection()
     logging: LoggingSection
 
     def path(self, value: Path) -> Path:

@@ -55,3 +55,15 @@ def test_config_check_command(tmp_path, capsys):
     assert "storage.retention_days:" in err and "storage.rotate: unknown key" in err
     assert main(["config", "check", str(tmp_path / "absent.toml")]) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+def test_camera_presence_and_scan_settings_are_checked(tmp_path):
+    path = write(tmp_path, '[camera]\nfps = 0\n[presence]\nmin_score = 1.5\n[scan]\norder_pattern = "(unclosed"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    issues = {i.where: i.message for i in err.value.issues}
+    assert set(issues) == {"camera.fps", "presence.min_score", "scan.order_pattern"}
+    assert "regular expression" in issues["scan.order_pattern"]
+    no_group = write(tmp_path, '[scan]\norder_pattern = "^ORDER-[0-9]{6}$"\n')
+    with pytest.raises(ConfigError, match="group around the order number"):
+        load_config(no_group)

@@ -68,8 +68,10 @@ def clock_time(t: dt.time) -> str:
     return f"{hour} {suffix}" if t.minute == 0 else f"{hour}:{t.minute:02d} {suffix}"
 
 
-def long_date(d: dt.date) -> str:
-    return f"{d:%A}, {d:%B} {d.day}"
+def long_date(d: dt.date, today: dt.date | None = None) -> str:
+    """"Tuesday, March 3"; the year is added when the date is not within half a year of today."""
+    text = f"{d:%A}, {d:%B} {d.day}"
+    return f"{text}, {d.year}" if today is not None and abs((d - today).days) > 182 else text
 
 
 class Answerer:
@@ -140,7 +142,7 @@ class Answerer:
             return self._weekly_hours(d.weekday, today)
         day = d.slots.date or today
         h = hours_on(self.profile, day)
-        label = "today" if day == today else long_date(day)
+        label = "today" if day == today else long_date(day, self.today())
         week = [{"day": long_date(today + dt.timedelta(days=i)),
                  **self._hours_card(hours_on(self.profile, today + dt.timedelta(days=i)))} for i in range(7)]
         card = {"kind": "hours", "day": day.isoformat(), **self._hours_card(h), "week": week}
@@ -291,7 +293,7 @@ class Answerer:
             return failed
         when = order.collected_on or order.ready_on or order.placed_on
         text = self.r.say(f"order_{order.status}", number=order.number, location=order.pickup_location or self.profile.handoff.desk,
-                          date=long_date(when), days=self.profile.policies.refund_processing_days)
+                          date=long_date(when, self.today()), days=self.profile.policies.refund_processing_days)
         return Reply(text, self._order_card(order))
 
     def _order_pickup(self, d: Decision) -> Reply:
@@ -328,12 +330,12 @@ class Answerer:
         bought = d.slots.date
         today = self.today()
         if bought > today:
-            return Reply(self.r.say("return_future", date=long_date(bought)), ok=False, retry_slot="date")
+            return Reply(self.r.say("return_future", date=long_date(bought, self.today())), ok=False, retry_slot="date")
         electrical = any(p.department in ELECTRICAL_DEPARTMENTS for p in possible)
         window = policy.return_window_days_electrical if electrical else policy.return_window_days
         deadline = bought + dt.timedelta(days=window)
         days = (today - bought).days
-        fields = {"date": long_date(bought), "days": days, "window": window, "deadline": long_date(deadline)}
+        fields = {"date": long_date(bought, self.today()), "days": days, "window": window, "deadline": long_date(deadline, self.today())}
         card = {"kind": "return", "eligible": today <= deadline, "purchase_date": bought.isoformat(),
                 "deadline": deadline.isoformat(), "window_days": window,
                 "product": product.name if product else None}

@@ -204,7 +204,8 @@ def _century_date(yymmdd: str, today: dt.date, past: bool) -> dt.date | None:
         return None
     yy, mm, dd = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:])
     year = 2000 + yy
-    if (past and (year, mm, dd) > (today.year, today.month, today.day)) or (not past and year > today.year + 50):
+    if (past and (year, mm, dd) > (today.year, today.month, today.day)) \
+            or (not past and year > today.year + 50):
         year -= 100
     try:
         return dt.date(year, mm, dd)

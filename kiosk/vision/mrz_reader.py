@@ -81,7 +81,8 @@ def _line_boxes(gray: np.ndarray, width: int) -> list[_Line]:
 
 def _siblings(a: _Line, b: _Line) -> bool:
     """b is the MRZ line right below a: parallel, same length, same ends, one line spacing away."""
-    if abs(a.angle - b.angle) > 3 or not (0.8 < b.length / a.length < 1.25 and 0.55 < b.height / a.height < 1.8):
+    if abs(a.angle - b.angle) > 3 \
+            or not (0.8 < b.length / a.length < 1.25 and 0.55 < b.height / a.height < 1.8):
         return False
     theta = math.radians(a.angle)
     dx, dy = b.cx - a.cx, b.cy - a.cy

@@ -54,7 +54,8 @@ class OcrResult:
 
 
 def find_tessdata(configured: str | Path | None, language: str = "eng") -> Path:
-    """The folder holding `<language>.traineddata`: config first, then TESSDATA_PREFIX, then the usual places."""
+    """The folder holding `<language>.traineddata`: config first, then TESSDATA_PREFIX, then the
+    usual places."""
     candidates: list[Path] = []
     if configured:
         candidates.append(Path(configured))
@@ -118,8 +119,11 @@ class Ocr:
             iterator = api.GetIterator()
             level = tesserocr.RIL.WORD
             line_no = -1
-            for item in tesserocr.iterate_level(iterator, level):
-                word = item.GetUTF8Text(level)
+            for item in tesserocr.iterate_level(iterator, level) if iterator is not None else ():
+                try:
+                    word = item.GetUTF8Text(level)
+                except RuntimeError:  # tesserocr raises on an empty page instead of returning ""
+                    continue
                 if not word:
                     continue
                 if item.IsAtBeginningOf(tesserocr.RIL.TEXTLINE):

@@ -129,6 +129,9 @@ class PresenceTracker:
         self._last_evidence = -math.inf
         self._approached = False
         self._frames = self._runs = self._calls = self._skipped_static = self._skipped_rate = 0
+        # The faces of the latest frame's detector run (None: it did not run), for `kiosk presence`
+        # to print; replaced on every frame, never accumulated.
+        self.last_faces: tuple[Face, ...] | None = None
 
     @property
     def present(self) -> bool:
@@ -154,12 +157,13 @@ class PresenceTracker:
             or self._changed(small, self._ref) >= s.gate_changed
         keepalive = self._last_run is None or t - self._last_run >= s.keepalive_s - _EPS
         faces: tuple[Face, ...] | None = None
+        self.last_faces = None
         if self.detector is None or not (scene_changed or keepalive):
             self._skipped_static += 1
         elif self._last_run is not None and t - self._last_run < 1.0 / s.max_detection_hz - _EPS:
             self._skipped_rate += 1
         else:
-            faces = self._detect(image, motion.blobs)
+            faces = self.last_faces = self._detect(image, motion.blobs)
             self._ref, self._last_run = small, t
         return self.observe(t, faces, width, person_motion=bool(motion.blobs),
                             unchanged=faces is None and not scene_changed)
