@@ -52,8 +52,9 @@ class StorageSection(_Section):
 
 
 class AudioSection(_Section):
-    # "microphone": PyAudio; "file": a WAV or raw s16le file (technician tests, replays).
-    source: Literal["microphone", "file"] = "microphone"
+    # "microphone": PyAudio; "file": a WAV or raw s16le file (technician tests, replays);
+    # "none": this kiosk has no microphone (touch and typing only).
+    source: Literal["microphone", "file", "none"] = "microphone"
     # Microphone by index, or by a part of its name ("USB", "ReSpeaker"); "" = the system default.
     device: str = ""
     file: Path | None = None  # for source = "file"
@@ -93,8 +94,9 @@ class TtsSection(_Section):
 
 
 class CameraSection(_Section):
-    # "camera": a V4L2 device through OpenCV; "file": a video, an image or a folder of images.
-    source: Literal["camera", "file"] = "camera"
+    # "camera": a V4L2 device through OpenCV; "file": a video, an image or a folder of images;
+    # "none": this kiosk has no camera (tap to start; no scanning).
+    source: Literal["camera", "file", "none"] = "camera"
     device: str = "0"  # an index, /dev/videoN or a stable /dev/v4l/by-id/... link
     file: Path | None = None  # for source = "file"
     width: int = Field(640, ge=160, le=3840)
@@ -149,6 +151,24 @@ class ScanSection(_Section):
         return value
 
 
+class UiSection(_Section):
+    fullscreen: bool = True
+    size: str = Field("1280x800", pattern=r"^[0-9]{3,4}x[0-9]{3,4}$")  # windowed size, WxH
+    dim_after_s: float = Field(60.0, gt=0, le=3600)  # Attract dims after this long with nobody there
+    # Accessibility defaults (the customer can switch both on screen).
+    large_text: bool = False
+    high_contrast: bool = False
+    # Conversation screen tiles: (label, phrase said for the customer), most common first.
+    quick_actions: list[tuple[str, str]] = [
+        ("Opening hours", "what are your opening hours"),
+        ("Find a product", "where can I find a product"),
+        ("Order status", "where is my order"),
+        ("Returns", "I want to return something"),
+        ("Restrooms", "where are the restrooms"),
+        ("Price check", "how much is this"),
+    ]
+
+
 class LoggingSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -166,6 +186,7 @@ class Config(_Section):
     camera: CameraSection = CameraSection()
     presence: PresenceSection = PresenceSection()
     scan: ScanSection = ScanSection()
+    ui: UiSection = UiSection()
     logging: LoggingSection
 
     def path(self, value: Path) -> Path:

@@ -171,3 +171,67 @@ class CustomerLeft:
 
 
 PresenceEvent = CustomerArrived | CustomerApproaching | CustomerLeft
+
+
+# --- Runtime → screen (kiosk.runtime) ----------------------------------------------------------------
+# What the workers tell the touchscreen app. The app receives them on its own thread only
+# (Clock.schedule_once); every one is also one log line. Presence events above travel the same way.
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    device: str  # "camera" | "microphone" | "speaker"
+    state: str  # "live" | "off" (not configured / absent) | "reconnecting" | "failed"
+    detail: str = ""  # for the technician's log and a discreet note on screen
+
+
+@dataclass(frozen=True)
+class ListeningChanged:
+    listening: bool  # the microphone indicator: on while audio is being taken in for recognition
+
+
+@dataclass(frozen=True)
+class AudioLevel:
+    dbfs: float  # loudness of the latest audio, for the level meter (about 10 a second)
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    text: str  # what the customer has said so far in this utterance
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The kiosk's answer to one request, however it was made."""
+
+    source: str  # "speech" | "typed" | "tile" | "scan" | "system"
+    answer: str
+    card: dict[str, Any]
+    turn: TurnResult | None  # None when nothing usable was heard (answer says "didn't catch that")
+    heard: str | None = None  # the transcript, for speech
+
+
+@dataclass(frozen=True)
+class ScanGuidance:
+    hint: str | None  # kiosk.vision.document HINT_* key; None when there is nothing to ask
+
+
+@dataclass(frozen=True)
+class HandoffUpdate:
+    ticket: dict[str, Any]  # Ticket.as_dict(): number, status ("open" | "claimed" | "resolved"), staff, times
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    reason: str  # "idle" | "goodbye" | "customer_left" | "replaced" | "shutdown"
+
+
+@dataclass(frozen=True)
+class WorkerRestarted:
+    worker: str  # "camera" | "audio" | …
+    error: str
+    restarts: int
+
+
+RuntimeEvent = (PresenceEvent | DeviceStatus | ListeningChanged | AudioLevel | PartialTranscript | Answered
+                | ScanGuidance | HandoffUpdate | SessionEnded | WorkerRestarted)
