@@ -143,3 +143,42 @@ def build_presence(config: Config):
     detector = FaceDetector(config.path(p.model_dir), min_score=p.min_score) if p.enabled else None
     tuning = p.model_dump(exclude={"enabled", "model_dir", "min_score"})
     return PresenceTracker(detector, PresenceSettings(**tuning))
+
+
+# -- the touchscreen's runtime ------------------------------------------------------------------
+def build_runtime(config: Config, *, clock: Callable[[], dt.datetime] | None = None,
+                  database: str | None = None):
+    """The text core with the configured camera, microphone and speaker around it (not started).
+
+    Devices are given to the runtime as factories: they are opened (and the speech engine
+    loaded) on the runtime's own threads, so the screen is up before they are.
+    """
+    from kiosk.runtime.core import KioskRuntime
+
+    assistant = build_assistant(config, clock=clock or _utc_now, database=database)
+    microphone = {"microphone": lambda: build_microphone(config),
+                  "file": lambda: _file_microphone(config)}.get(config.audio.source)
+    camera = None if config.camera.source == "none" else (lambda: build_camera(config))
+
+    def live_scan():
+        from kiosk.vision.live import LiveScan
+
+        return LiveScan(build_scanner(config))
+
+    return KioskRuntime(
+        config, assistant, microphone_factory=microphone,
+        speech_engine_factory=lambda: build_speech_engine(config, assistant),
+        endpointer=build_endpointer(config) if microphone else None,
+        camera_factory=camera, presence_factory=lambda: build_presence(config), live_scan_factory=live_scan,
+        speaker_factory=lambda mute: build_speaker(config, mute=mute))
+
+
+def _file_microphone(config: Config):
+    """A recording standing in for the microphone, delivered at a microphone's pace."""
+    from kiosk.audio.source import AudioError
+    from kiosk.audio.wavfile import FileSource
+    from kiosk.runtime.workers import PacedSource
+
+    if config.audio.file is None:
+        raise AudioError('audio.source = "file" needs audio.file (a WAV or raw recording)')
+    return PacedSource(FileSource(config.path(config.audio.file)))

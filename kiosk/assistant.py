@@ -17,6 +17,8 @@ from kiosk.dialogue import session as machine
 from kiosk.dialogue.answers import Answerer
 from kiosk.dialogue.scanned import understanding_from_scan
 from kiosk.events import Decision, Outcome, Reply, ScanFacts, TurnResult, Understanding
+from kiosk.nlu.model import IntentScore
+from kiosk.nlu.slots import Slots
 from kiosk.nlu.understand import Understander, clean_text
 from kiosk.storage.journal import Journal, Ticket
 
@@ -123,6 +125,34 @@ class Assistant:
             result = replace(result, card=card)
         return result
 
+    # -- buttons on the screen -------------------------------------------------------------------
+    def request_staff(self) -> TurnResult:
+        """The "talk to a person" button: a hand-off now, decided by the session machine exactly as
+        the spoken request is, so the ticket, the session state and the journal agree."""
+        self.refresh_ticket()  # staff may have closed the last ticket: then a new one is opened
+        return self._button("talk_to_person", "[button] talk to a person")
+
+    def cancel_handoff(self) -> TurnResult:
+        """The customer no longer needs staff: the session machine's "cancel" (which resolves an
+        open ticket as cancelled by the customer), as if they had said "never mind"."""
+        self.refresh_ticket()
+        return self._button("cancel", "[button] cancel the call for staff")
+
+    def refresh_ticket(self) -> None:
+        """Re-read the session's ticket: staff claim and resolve it on their console, not here."""
+        if self.ticket is not None:
+            self.ticket = self.journal.get_escalation(self.ticket.id) or self.ticket
+
+    def _button(self, intent: str, text: str) -> TurnResult:
+        # A tap is unambiguous: full confidence, no slots, nothing for the model to guess.
+        started = time.perf_counter()
+        if self.session_id is None:
+            self.begin()
+        now = self.clock()
+        u = Understanding(text=text, intent=intent, confidence=1.0,
+                          alternatives=(IntentScore(intent, 1.0),), slots=Slots(), known_features=1)
+        return self._respond(u, text, started, now)
+
     def _respond(self, u: Understanding, text: str, started: float, now: dt.datetime) -> TurnResult:
         self.session, decision = machine.on_understood(self.session, u, self.policy)
         reply = self._carry_out(decision)
@@ -159,7 +189,8 @@ class Assistant:
     def _carry_out(self, decision: Decision) -> Reply:
         if decision.kind == "escalate":
             return self._escalate(decision)
-        if decision.kind == "cancel" and decision.reason == "handoff" and self.ticket is not None:
+        if (decision.kind == "cancel" and decision.reason == "handoff" and self.ticket is not None
+                and self.ticket.status != "resolved"):  # staff closed it already: nothing to cancel
             self.ticket = self.journal.resolve_escalation(self.ticket.id, "customer",
                                                           "cancelled by the customer at the kiosk")
         return self.answerer.reply(decision, last_reply=self.session.last_reply)

@@ -181,7 +181,8 @@ PresenceEvent = CustomerArrived | CustomerApproaching | CustomerLeft
 @dataclass(frozen=True)
 class DeviceStatus:
     device: str  # "camera" | "microphone" | "speaker"
-    state: str  # "live" | "off" (not configured / absent) | "reconnecting" | "failed"
+    # "live" | "starting" (loading a model) | "off" (not configured / absent) | "reconnecting" | "failed"
+    state: str
     detail: str = ""  # for the technician's log and a discreet note on screen
 
 
