@@ -47,6 +47,7 @@ class Assistant:
         self.clock = clock
         self.session = machine.Session()
         self.session_id: str | None = None
+        self._just_ended: str | None = None  # the session a Feedback screen after goodbye rates
         self.ticket: Ticket | None = None
 
     # -- session lifecycle ---------------------------------------------------------------------
@@ -57,6 +58,7 @@ class Assistant:
         # Retention is enforced as customers come and go, so no extra job has to remember it.
         self.purge_expired()
         self.session_id = self.journal.start_session(self.kiosk_id, self.language)
+        self._just_ended = None  # a new customer cannot rate the previous one's visit
         self.session = machine.start()
         self.ticket = None
         log.info("session %s started", self.session_id)
@@ -68,6 +70,7 @@ class Assistant:
             return
         self.journal.end_session(self.session_id, reason)
         log.info("session %s ended: %s", self.session_id, reason)
+        self._just_ended = self.session_id if self.retention_days > 0 else None
         self.session_id, self.session, self.ticket = None, machine.Session(), None
         if self.retention_days == 0:
             self.journal.purge_before(self.clock() + dt.timedelta(seconds=1))
@@ -79,9 +82,13 @@ class Assistant:
         return self.journal.purge_before(self.clock() - dt.timedelta(days=self.retention_days))
 
     def feedback(self, rating: int, comment: str | None = None) -> int:
-        if self.session_id is None:
+        """Rate the current session, or the one that just ended: the Feedback screen comes after
+        the customer said goodbye. With retention 0 an ended session is already gone, and so is
+        the chance to rate it (nothing about the customer outlives the visit)."""
+        session_id = self.session_id or self._just_ended
+        if session_id is None:
             raise RuntimeError("no customer session to attach feedback to")
-        return self.journal.record_feedback(self.session_id, rating, comment)
+        return self.journal.record_feedback(session_id, rating, comment)
 
     # -- one turn ------------------------------------------------------------------------------
     def turn(self, text: str) -> TurnResult:

@@ -202,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = with_runtime(sub.add_parser("chat", help="multi-turn conversation in the terminal"))
     chat.set_defaults(func=cmd_chat)
-    run = with_runtime(sub.add_parser("run", help="the kiosk's main job (text chat until the touchscreen app lands)"))
-    run.set_defaults(func=cmd_chat)
+    from kiosk.cli_ui import add_ui_parsers
+
+    add_ui_parsers(sub, with_runtime, _load_config, _clock)
 
     from kiosk.cli_speech import add_speech_parsers
 

@@ -86,3 +86,23 @@ def test_foreign_qr_code_is_not_acted_on(assistant):
     result = assistant.scanned(ScanFacts("code", text="https://evil.example/pay"))
     assert "isn't one of ours" in result.answer
     assert result.card == {"kind": "scan", "text": "https://evil.example/pay"}
+
+
+def test_rating_after_goodbye_is_stored_with_the_visit_that_ended(assistant):
+    """The Feedback screen follows a spoken goodbye, which has already closed the session."""
+    import pytest
+
+    assistant.turn("where are the restrooms")
+    session = assistant.session_id
+    bye = assistant.turn("goodbye")
+    assert bye.session_ended and assistant.session_id is None
+    assistant.feedback(5, "quick")
+    rows = assistant.journal._conn.execute("SELECT session_id, rating, comment FROM feedback").fetchall()
+    assert [tuple(r) for r in rows] == [(session, 5, "quick")]
+    assistant.begin()  # the next customer cannot rate the previous visit
+    assistant.end("idle")
+    assistant.begin()
+    assistant.session_id, saved = None, assistant.session_id
+    with pytest.raises(RuntimeError, match="no customer session"):
+        assistant.feedback(4)
+    assistant.session_id = saved

@@ -1,0 +1,108 @@
+"""Feedback: a 1–5 rating and an optional reason, one tap each → controller.feedback(rating, reason);
+then thanks, controller.end("goodbye") and back to Attract."""
+
+from __future__ import annotations
+
+from kivy.clock import Clock
+from kivy.properties import NumericProperty, OptionProperty, StringProperty
+
+from kiosk.ui.screens import KioskScreen
+from kiosk.ui.widgets import Chip
+
+RATING_WORDS = ("Poor", "Fair", "Good", "Very good", "Excellent")
+GOOD_REASONS = ("Quick answers", "Easy to use", "Found what I needed", "Friendly")
+BAD_REASONS = ("Didn't understand me", "Too slow", "Couldn't find my answer", "Hard to use")
+THANKS_S = 4.0  # the thank-you stays this long, then the session ends
+UNANSWERED_S = 30.0  # nobody rates (a voice-only customer walked off): end the session after this
+
+
+class FeedbackScreen(KioskScreen):
+    phase = OptionProperty("rate", options=["rate", "reason", "thanks"])
+    rating = NumericProperty(0)
+    goodbye = StringProperty("")
+    thanks_text = StringProperty("")
+
+    def on_kv_post(self, *_):
+        self._sent = False
+        self._end_event = None
+        self._wait_event = None
+        self.app.theme.bind(version=lambda *_: self._build_reasons())
+
+    def on_rating(self, *_):
+        for i in range(1, 6):
+            star = self.ids.get(f"star{i}")
+            if star is not None:
+                star.icon_filled = i <= self.rating
+                star.variant = "soft" if i <= self.rating else "secondary"
+
+    def prepare(self, goodbye: str = "", **_):
+        if self.phase != "thanks":
+            self.goodbye = goodbye or ""
+
+    def on_enter(self, *_):
+        if self._wait_event is None and self.phase != "thanks":
+            self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
+
+    def _stop_waiting(self):
+        if self._wait_event is not None:
+            self._wait_event.cancel()
+            self._wait_event = None
+
+    def rate(self, rating: int) -> None:
+        self.app.activity()
+        self._stop_waiting()
+        self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
+        self.rating = rating
+        self.phase = "reason"
+        self._build_reasons()
+
+    def _build_reasons(self):
+        box = self.ids.reasons
+        box.clear_widgets()
+        if self.phase != "reason":
+            return
+        t = self.app.theme
+        for reason in (GOOD_REASONS if self.rating >= 4 else BAD_REASONS):
+            chip = Chip(text=reason, variant="soft", size_hint=(None, None), height=t.button_h, font_size=t.fs_m,
+                        auto_width=True)
+            chip.reason = reason
+            chip.bind(on_release=lambda c: self.send(c.reason))
+            box.add_widget(chip)
+
+    def send(self, reason: str | None = None) -> None:
+        if not self._sent and self.rating:
+            self._sent = True
+            self.app.controller.feedback(int(self.rating), reason)
+        self._thank()
+
+    def skip(self) -> None:
+        self._thank()
+
+    def _thank(self) -> None:
+        self.app.activity()
+        self._stop_waiting()
+        self.thanks_text = "Thank you for your feedback!" if self._sent else "Thank you!"
+        self.phase = "thanks"
+        self.ids.reasons.clear_widgets()
+        if self._end_event is None:
+            self._end_event = Clock.schedule_once(lambda *_: self.app.end_session("goodbye"), THANKS_S)
+
+    def before_end(self, reason: str) -> None:
+        # Walking away after choosing a rating still counts the rating.
+        if self.phase == "reason" and not self._sent and self.rating:
+            self._sent = True
+            self.app.controller.feedback(int(self.rating), None)
+
+    def clear(self) -> None:
+        self._stop_waiting()
+        if self._end_event is not None:
+            self._end_event.cancel()
+            self._end_event = None
+        self._sent = False
+        self.rating = 0
+        self.goodbye = ""
+        self.phase = "rate"
+        self.ids.reasons.clear_widgets()
+
+
+SCREEN = FeedbackScreen
