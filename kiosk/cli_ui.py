@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Callable
@@ -40,6 +41,16 @@ def cmd_run(args: argparse.Namespace, load_config: Callable, make_clock: Callabl
 
     app = KioskApp(runtime, config.ui, idle_timeout_s=config.dialogue.idle_timeout_s,
                    language=config.kiosk.language, start_controller=True)
+
+    def stop(_signum, _frame) -> None:
+        # systemd stops the service with SIGTERM, a technician with Ctrl-C: both are a normal
+        # shutdown (session ended "shutdown", devices closed), not an error.
+        from kivy.clock import Clock
+
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         app.run()
     finally:

@@ -107,7 +107,9 @@ def two_pass(grammar_result: Transcript | None, open_pass: Callable[[], Transcri
 # twice real time or worse (measured: 25-29 s for 12 s of loud white noise with PocketSphinx).
 # A customer waiting that long has gone, so the pass gives up after this budget.
 OPEN_PASS_BUDGET_S = 3.0
-_BUDGET_STEP_BYTES = 16_000  # 0.5 s of 16 kHz s16le between clock checks
+# 0.1 s of 16 kHz s16le per call: PocketSphinx holds the GIL while it decodes, so short calls
+# let the touchscreen draw between them (0.5 s steps froze it for ~300 ms with the open LM).
+_BUDGET_STEP_BYTES = 3_200
 
 
 def feed_within_budget(feed: Callable[[bytes], object], pcm: bytes, budget_s: float = OPEN_PASS_BUDGET_S,

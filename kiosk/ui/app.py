@@ -166,6 +166,7 @@ class KioskApp(App):
             screen.prepare(**options)
         if self.sm.current != name:
             self.sm.current = name
+            log.info("screen %s", name)  # with the runtime's event lines: the session as it went
         self.current = name
         if name != "attract":
             self.dimmed = False

@@ -34,20 +34,24 @@ class LiveUpdate:
 
 
 class LiveScan:
-    def __init__(self, scanner: Scanner, *, codes_hz: float = 5.0, rearm_s: float = 1.5,
-                 capture: AutoCapture | None = None):
+    def __init__(self, scanner: Scanner, *, codes_hz: float = 5.0, document_hz: float = 5.0,
+                 rearm_s: float = 1.5, capture: AutoCapture | None = None):
         self.scanner = scanner
         self.codes_hz = codes_hz
+        # Following the paper costs ~15 ms a frame; 5 looks a second are plenty to see it held
+        # still, and leave the CPU to the screen (a software-rendered screen needs it most).
+        self.document_hz = document_hz
         self.rearm_s = rearm_s
-        self.capture = capture or AutoCapture()
+        self.capture = capture or AutoCapture(still_frames=3, still_seconds=0.3)
         self._last_codes_t: float | None = None
+        self._last_document_t: float | None = None
         self._done_at: float | None = None  # time of the last result; None: armed
         self._last_seen = 0.0  # last time a code or a document was in view after a result
 
     def reset(self) -> None:
         """A new customer: forget the last result and any document being followed."""
         self.capture.reset()
-        self._last_codes_t = self._done_at = None
+        self._last_codes_t = self._last_document_t = self._done_at = None
 
     def feed(self, image: np.ndarray, t: float) -> LiveUpdate:
         if self._done_at is not None:
@@ -57,14 +61,21 @@ class LiveScan:
             found = self._codes(image)
             if found is not None:
                 return self._finish(found, t)
+        if not self._due(self._last_document_t, t, self.document_hz):
+            return LiveUpdate(self.capture.hint)
+        self._last_document_t = t
         captured = self.capture.feed(image, t)
         if captured is None:
             return LiveUpdate(self.capture.hint)
         return self._finish(self.scanner.scan(captured.image), t)
 
     def _codes_due(self, t: float) -> bool:
+        return self._due(self._last_codes_t, t, self.codes_hz)
+
+    @staticmethod
+    def _due(last: float | None, t: float, hz: float) -> bool:
         # Frame times are sums of 1/fps: 0.3 - 0.2 must count as a full 0.1 s.
-        return self._last_codes_t is None or t - self._last_codes_t >= 1.0 / self.codes_hz - 1e-6
+        return last is None or t - last >= 1.0 / hz - 1e-6
 
     def _codes(self, image: np.ndarray) -> ScanResult | None:
         small = image
@@ -73,7 +84,7 @@ class LiveScan:
 
             scale = CODES_MAX_WIDTH / image.shape[1]
             small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        codes = read_codes(small)
+        codes = read_codes(small, second_pass=False)
         payloads = tuple(self.scanner.meaning(c) for c in codes)
         kind = code_kind(codes, payloads)
         # Only codes that settle the request on their own; anything else waits for the document.
@@ -84,6 +95,9 @@ class LiveScan:
         return LiveUpdate(None, result)
 
     def _after_result(self, image: np.ndarray, t: float) -> LiveUpdate:
+        if not self._due(self._last_document_t, t, self.document_hz):
+            return LiveUpdate(None)
+        self._last_document_t = t
         still_there = self.capture.feed(image, t) is None and self.capture.quality is not None \
             and self.capture.quality.found
         if not still_there and self._codes_due(t):

@@ -1,0 +1,196 @@
+"""Touchscreen app benchmark: start-up, UI frame time with every worker busy, whole-app memory.
+
+    .venv/bin/python bench/app.py          # writes bench/results/app.json
+
+Each measurement runs `kiosk run`'s own wiring (build_runtime + KioskApp) in a fresh process,
+offscreen (SDL's offscreen driver, Mesa llvmpipe: the GPU is the CPU here), 1280×800:
+- start-up: from the moment the process is launched to the Attract screen drawn, with the
+  demo store, the intent model and the runtime (the speech engine loads in the background);
+  baseline: a bare Kivy app (one label) started the same way, in the same run;
+- frame time: intervals between drawn frames over 20 s while the camera worker runs presence on
+  a walk-by video at its real pace and the audio worker decodes looped shop requests with
+  PocketSphinx, listening hands-free — on the Conversation screen, and on the Scan screen, where
+  the camera preview is drawn and live scanning runs too; baseline: the same screens with
+  camera and microphone off;
+- peak RSS (VmHWM) of the whole app with PocketSphinx loaded, after the busy run. Measured twice:
+  with Mesa's llvmpipe (the renderer the frame times come from) and with softpipe, which has no
+  LLVM shader compiler: on this VM llvmpipe's JIT alone holds ~650 MB (the app's Python heap is
+  ~20 MB), memory a Pi's GPU driver does not spend, so softpipe's figure is the app's own.
+Needs ../shared/datasets (vtest.avi) for the busy camera; espeak-ng for the speech.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results" / "app.json"
+VIDEO = ROOT.parent / "shared" / "datasets" / "faces" / "opencv_samples" / "vtest.avi"
+SIZE = (1280, 800)
+BUSY_S = 20.0
+REQUESTS = ["where are the restrooms", "how much is the claw hammer", "what time do you close today",
+            "where is my order two nine three four", "do you sell paint brushes"]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _speech_file(folder: Path) -> Path:
+    """The shop requests, spoken by espeak-ng with pauses, looped to cover the busy run."""
+    from kiosk.speech.synth import in_room, synthesize, write_wav
+
+    pcm = b"".join(in_room(synthesize(text), before_s=0.8, after_s=1.5) for text in REQUESTS)
+    loops = int(BUSY_S * 2 * 16000 * 2 / len(pcm)) + 2
+    path = folder / "requests.wav"
+    write_wav(path, pcm * loops)
+    return path
+
+
+# -- child processes ---------------------------------------------------------------------------
+def child_bare(launched: float) -> dict:
+    from kiosk.ui import configure_kivy
+
+    configure_kivy(SIZE, fullscreen=False, offscreen=True)
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.uix.label import Label
+
+    out: dict = {}
+
+    class Bare(App):
+        def build(self):
+            Clock.schedule_once(self.drawn, 0)
+            return Label(text="kiosk")
+
+        def drawn(self, _dt):
+            out["startup_s"] = time.time() - launched
+            self.stop()
+
+    Bare().run()
+    return out
+
+
+def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
+    from kiosk.ui import configure_kivy
+
+    configure_kivy(SIZE, fullscreen=False, offscreen=True)
+    from kivy.clock import Clock
+
+    from kiosk.app import build_runtime
+    from kiosk.config import load_config
+    from kiosk.ui.app import KioskApp
+
+    config = load_config(ROOT / "tests" / "data" / "test_config.toml")
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-bench-app-"))
+    busy = mode == "busy"
+    # KIOSK_BENCH_ONLY=camera|audio keeps one worker busy, to see which one costs frames.
+    only = os.environ.get("KIOSK_BENCH_ONLY", "")
+    camera_busy, audio_busy = busy and only != "audio", busy and only != "camera"
+    config = config.model_copy(update={
+        "camera": config.camera.model_copy(update={"source": "file", "file": VIDEO, "realtime": True,
+                                                   "loop": True} if camera_busy else {"source": "none"}),
+        "audio": config.audio.model_copy(update={"source": "file", "file": Path(speech)} if audio_busy
+                                         else {"source": "none"}),
+        "endpoint": config.endpoint.model_copy(update={"mode": "hands_free"}),
+        "tts": config.tts.model_copy(update={"enabled": False}),
+    })
+    runtime = build_runtime(config, database=str(tmp / "kiosk.db"))
+    app = KioskApp(runtime, config.ui, idle_timeout_s=3600, language="en", start_controller=True)
+    out: dict = {}
+    frames: list[float] = []
+    state = {"last": None, "until": None}
+
+    def on_frame(_dt):
+        now = time.perf_counter()
+        if state["last"] is not None and state["until"] is not None:
+            frames.append((now - state["last"]) * 1000.0)
+        state["last"] = now
+        if "startup_s" not in out and app.current == "attract":
+            out["startup_s"] = time.time() - launched
+            Clock.schedule_once(start_measuring, 1.0)
+        if state["until"] is not None and now >= state["until"]:
+            app.stop()
+
+    def start_measuring(_dt):
+        app.wake()  # a customer arrives: a session, then Conversation → Scan with its preview
+        app.show(os.environ.get("KIOSK_BENCH_SCREEN", "scan"))
+        runtime.start_listening()
+        # Give PocketSphinx time to load before the clock starts (it loads in the background).
+        Clock.schedule_once(lambda _dt: state.update(until=time.perf_counter() + BUSY_S), 4.0)
+
+    Clock.schedule_interval(on_frame, 0)
+    try:
+        app.run()
+    finally:
+        runtime.stop()
+    out.update(frames=len(frames), frame_ms_p50=round(_percentile(frames, 0.5), 2) if frames else None,
+               frame_ms_p95=round(_percentile(frames, 0.95), 2) if frames else None,
+               peak_rss_mb=round(_peak_rss_mb(), 1))
+    return out
+
+
+def _run_child(*args: str, renderer: str = "llvmpipe", screen: str = "scan") -> dict:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "GALLIUM_DRIVER": renderer, "KIOSK_BENCH_SCREEN": screen}
+    env.pop("DISPLAY", None)
+    launched = time.time()
+    proc = subprocess.run([sys.executable, __file__, "--child", str(launched), *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench child {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        launched, kind = float(sys.argv[2]), sys.argv[3]
+        result = child_bare(launched) if kind == "bare" else child_app(launched, kind, *sys.argv[4:])
+        print(json.dumps(result))
+        return 0
+    if not VIDEO.is_file():
+        print(f"{VIDEO} is absent: the busy camera needs the shared datasets", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        speech = _speech_file(Path(tmp))
+        bare = [_run_child("bare") for _ in range(3)]
+        quiet = [_run_child("quiet") for _ in range(3)]
+        busy = _run_child("busy", str(speech), screen="conversation")
+        busy_scan = _run_child("busy", str(speech), screen="scan")
+        busy_soft = _run_child("busy", str(speech), renderer="softpipe")
+    result = {
+        "date": dt.date.today().isoformat(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   "offscreen Mesa (llvmpipe; softpipe for the second memory figure)",
+        "startup_s_bare_kivy_median": round(statistics.median(r["startup_s"] for r in bare), 2),
+        "startup_s_kiosk_median": round(statistics.median(r["startup_s"] for r in quiet), 2),
+        "quiet": {k: quiet[0][k] for k in ("frame_ms_p50", "frame_ms_p95", "peak_rss_mb")},
+        "busy_conversation": {k: busy[k] for k in ("frame_ms_p50", "frame_ms_p95", "peak_rss_mb", "frames")},
+        "busy_scan": {k: busy_scan[k] for k in ("frame_ms_p50", "frame_ms_p95", "peak_rss_mb", "frames")},
+        "busy_softpipe": {k: busy_soft[k] for k in ("frame_ms_p50", "frame_ms_p95", "peak_rss_mb", "frames")},
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
