@@ -112,11 +112,12 @@ def build_ocr(config: Config):
         return None
 
 
-def build_scanner(config: Config, ocr=None):
-    """Codes, MRZ and receipts; receipt dates are read in the store's own date order."""
+def build_scanner(config: Config, ocr=None, *, profile: StoreProfile | None = None):
+    """Codes, MRZ and receipts; receipt dates are read in the store's own date order (from
+    `profile` when the caller has the store loaded already, else from store.toml)."""
     from kiosk.vision.scan import Scanner
 
-    profile = load_profile(config.path(config.store.dir) / "store.toml")
+    profile = profile or load_profile(config.path(config.store.dir) / "store.toml")
     return Scanner(ocr if ocr is not None else build_ocr(config), order_pattern=config.scan.order_pattern,
                    date_order=profile.date_order)
 
@@ -163,7 +164,7 @@ def build_runtime(config: Config, *, clock: Callable[[], dt.datetime] | None = N
     def live_scan():
         from kiosk.vision.live import LiveScan
 
-        return LiveScan(build_scanner(config))
+        return LiveScan(build_scanner(config, profile=assistant.answerer.profile))
 
     return KioskRuntime(
         config, assistant, microphone_factory=microphone,

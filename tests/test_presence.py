@@ -3,12 +3,11 @@ written with cv2.VideoWriter and read back through FileFrameSource, and the vtes
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 from conftest import shared_dataset
+from make_scenes import shop_scene, write_video
 
 from kiosk.events import CustomerApproaching, CustomerArrived, CustomerLeft
 from kiosk.vision.camera import FileFrameSource
@@ -117,17 +116,6 @@ class CountingDetector:
         return self.detector.detect(image, region)
 
 
-def shop_scene() -> np.ndarray:
-    rng = np.random.default_rng(3)
-    scene = np.full((H, W, 3), (190, 200, 205), np.uint8)
-    for y in range(70, H, 120):
-        cv2.rectangle(scene, (10, y), (630, y + 10), (70, 70, 80), -1)
-        for x in range(20, 600, 80):
-            color = tuple(int(c) for c in rng.integers(40, 220, 3))
-            cv2.rectangle(scene, (x, y - 50), (x + 55, y - 2), color, -1)
-    return scene
-
-
 def with_face(width: int, centre: tuple[int, int] = (W // 2, H // 2)) -> np.ndarray:
     """The shop scene with the astronaut's head pasted in, scaled so her face box is `width` px."""
     astronaut = cv2.imread(str(shared_dataset("faces", "skimage", "astronaut.png")))[40:300, 110:340]
@@ -138,14 +126,6 @@ def with_face(width: int, centre: tuple[int, int] = (W // 2, H // 2)) -> np.ndar
     top, left = centre[1] - h // 2, centre[0] - w // 2
     scene[top:top + h, left:left + w] = head
     return scene
-
-
-def write(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (W, H))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def run(tracker: PresenceTracker, source: FileFrameSource) -> list:
@@ -159,7 +139,7 @@ def run(tracker: PresenceTracker, source: FileFrameSource) -> list:
 def test_static_scene_skips_the_detector(tmp_path, detector):
     counting = CountingDetector(detector)
     tracker = PresenceTracker(counting, PresenceSettings(keepalive_s=2.0))
-    events = run(tracker, FileFrameSource(write(tmp_path / "static.avi", [shop_scene()] * 50)))
+    events = run(tracker, FileFrameSource(write_video(tmp_path / "static.avi", [shop_scene()] * 50)))
     assert events == []
     stats = tracker.stats()
     assert counting.calls <= 3 * 3  # runs at 0, 2 and 4 s (a run: whole frame + 2 regions)
@@ -169,7 +149,7 @@ def test_static_scene_skips_the_detector(tmp_path, detector):
 def test_still_customer_arrives_approaches_and_stays(tmp_path, detector):
     counting = CountingDetector(detector)
     tracker = PresenceTracker(counting, PresenceSettings(keepalive_s=1.0))
-    events = run(tracker, FileFrameSource(write(tmp_path / "still.avi", [with_face(94)] * 60)))
+    events = run(tracker, FileFrameSource(write_video(tmp_path / "still.avi", [with_face(94)] * 60)))
     # Detections at 0 and 1 s (keep-alive): the second hit is the arrival; the face is 94 px of 640,
     # frontal: ~0.8 m. Unchanged afterwards: she stays until the stream ends at 5.9 s.
     assert kinds(events) == ["CustomerArrived", "CustomerApproaching", "CustomerLeft"]
@@ -184,7 +164,7 @@ def test_regions_reach_a_face_the_whole_frame_misses(tmp_path, detector):
     image = with_face(60)
     assert detector.detect(image) == ()
     tracker = PresenceTracker(detector, PresenceSettings(keepalive_s=0.5))
-    events = run(tracker, FileFrameSource(write(tmp_path / "far.avi", [image] * 20)))
+    events = run(tracker, FileFrameSource(write_video(tmp_path / "far.avi", [image] * 20)))
     assert kinds(events) == ["CustomerArrived", "CustomerApproaching", "CustomerLeft"]
     assert 1.0 < events[1].distance_m < 1.5
 
@@ -198,14 +178,14 @@ def test_person_sized_motion_and_lighting(tmp_path):
         frames.append(frame)
     frames += [scene.copy() for _ in range(50)]  # 5 s empty again
     tracker = PresenceTracker(None)
-    events = run(tracker, FileFrameSource(write(tmp_path / "walk.avi", frames)))
+    events = run(tracker, FileFrameSource(write_video(tmp_path / "walk.avi", frames)))
     assert kinds(events) == ["CustomerArrived", "CustomerLeft"]
     arrived, left = events
     assert arrived.reason == "motion" and 1.9 <= arrived.t <= 2.3  # motion from 1.0 s, sustained 1 s
     assert left.t == pytest.approx(4.0 + 3.0) and left.dwell_s == pytest.approx(4.0 - arrived.t)
     flicker = [cv2.convertScaleAbs(scene, alpha=1.0, beta=60 * (i % 2)) for i in range(40)]
     tracker = PresenceTracker(None)
-    assert run(tracker, FileFrameSource(write(tmp_path / "flicker.avi", flicker))) == []
+    assert run(tracker, FileFrameSource(write_video(tmp_path / "flicker.avi", flicker))) == []
 
 
 def test_rate_cap_limits_detections_on_a_busy_scene(tmp_path, detector):
@@ -215,7 +195,7 @@ def test_rate_cap_limits_detections_on_a_busy_scene(tmp_path, detector):
         cv2.rectangle(frame, (10 * i, 150), (10 * i + 80, 400), (40, 35, 30), -1)
         frames.append(frame)
     tracker = PresenceTracker(detector, PresenceSettings(max_detection_hz=5.0))
-    run(tracker, FileFrameSource(write(tmp_path / "busy.avi", frames)))
+    run(tracker, FileFrameSource(write_video(tmp_path / "busy.avi", frames)))
     stats = tracker.stats()
     assert stats.detections == 25 and stats.skipped_rate == 25  # 5 s at 10 fps, 5 per second
 

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from conftest import Clock, shared_dataset
+from make_scenes import shop_scene, write_video
 
 from kiosk.events import (
     Answered,
@@ -188,6 +188,20 @@ def test_idle_session_ends_but_not_while_staff_are_coming(no_devices, clock, tmp
     assert len(events.of(SessionEnded)) == 1  # a customer waiting for staff is not timed out
 
 
+def test_touches_keep_the_session_open_until_they_stop(no_devices, clock, tmp_path, runtimes):
+    """A customer typing on the on-screen keyboard makes no request for a while; their touches
+    (controller.touched) still count as being there."""
+    runtime, events = runtimes(no_devices, build(no_devices, clock, tmp_path), idle_timeout_s=0.6)
+    runtime.start()
+    runtime.submit_text("where are the restrooms")
+    events.wait_for(lambda e: isinstance(e, Answered))
+    for _ in range(8):  # 1.6 s of touches, each well inside the 0.6 s idle limit
+        runtime.touched()
+        time.sleep(0.2)
+    assert events.of(SessionEnded) == []
+    assert events.wait_for(lambda e: isinstance(e, SessionEnded)).reason == "idle"  # then they stop
+
+
 def test_without_camera_and_microphone_typing_still_works(no_devices, tmp_path, runtimes):
     from kiosk.app import build_runtime
 
@@ -207,25 +221,6 @@ def test_without_camera_and_microphone_typing_still_works(no_devices, tmp_path, 
 
 
 # --- camera ----------------------------------------------------------------------------------------
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (W, H))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
-def shop_scene() -> np.ndarray:
-    rng = np.random.default_rng(3)
-    scene = np.full((H, W, 3), (190, 200, 205), np.uint8)
-    for y in range(70, H, 120):
-        cv2.rectangle(scene, (10, y), (630, y + 10), (70, 70, 80), -1)
-        for x in range(20, 600, 80):
-            color = tuple(int(c) for c in rng.integers(40, 220, 3))
-            cv2.rectangle(scene, (x, y - 50), (x + 55, y - 2), color, -1)
-    return scene
-
 
 def test_order_code_held_up_while_scanning(config, clock, tmp_path, runtimes):
     from make_codes import on_paper, symbol

@@ -15,6 +15,7 @@ from conftest import TODAY, shared_dataset
 from make_codes import on_paper, photo, symbol
 from make_mrz import PEOPLE, render_document, td3_lines
 from make_receipts import SPECS, render_receipt
+from make_scenes import shop_scene, write_video
 
 from kiosk.cli import main
 
@@ -116,19 +117,8 @@ def test_bad_pictures_get_one_clear_line(tmp_path, capsys, content, message):
     assert message in err and "Traceback" not in err
 
 
-def _scene(face_free: bool = True) -> np.ndarray:
-    scene = np.full((480, 640, 3), (190, 200, 205), np.uint8)
-    for y in range(70, 480, 120):
-        cv2.rectangle(scene, (10, y), (630, y + 10), (70, 70, 80), -1)
-    return scene
-
-
 def test_presence_on_a_still_scene_reports_nobody(tmp_path, capsys):
-    path = tmp_path / "still.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
-    for _ in range(40):
-        writer.write(_scene())
-    writer.release()
+    path = write_video(tmp_path / "still.avi", [shop_scene()] * 40)
     capsys.readouterr()
     assert main(["presence", str(path), "--json", *CONFIG]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -155,15 +145,6 @@ def test_presence_walk_by_arrives_and_leaves(capsys):
 
 
 # -- live scanning: the camera's frames, guidance, one capture -----------------------------------
-def _video(path, frames, fps: float = 15.0):
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
-
-
 def test_every_guidance_hint_has_words_for_the_customer():
     import yaml
 
@@ -180,7 +161,7 @@ def test_receipt_slid_in_then_held_still_is_captured_once_and_read(tmp_path, cap
     from make_receipts import sequence
 
     frames = sequence(SPECS[2])
-    video = _video(tmp_path / "receipt.avi", [f for f, _, _ in frames])
+    video = write_video(tmp_path / "receipt.avi", [f for f, _, _ in frames], fps=15.0)
     capsys.readouterr()
     assert main(["scan", str(video), *CONFIG]) == 0
     out = capsys.readouterr().out
@@ -203,7 +184,7 @@ def test_order_code_held_up_is_answered_without_waiting_for_a_document(tmp_path,
         frame[200:200 + qr.shape[0], x:x + qr.shape[1]] = qr
         frames.append(frame)
     capsys.readouterr()
-    assert main(["scan", str(_video(tmp_path / "qr.avi", frames)), "--json", *CONFIG]) == 0
+    assert main(["scan", str(write_video(tmp_path / "qr.avi", frames, fps=15.0)), "--json", *CONFIG]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "order" and out["codes"][0]["meaning"]["value"] == "846078"
 

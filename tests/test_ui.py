@@ -103,9 +103,11 @@ def test_touch_alone_reaches_the_controller(tmp_path):
         tap(find_button("Type"))
         conv = app.screen("conversation")
         seen["keyboard_open"] = conv.keyboard_open
+        touched = len(calls("touched"))
         for key in ["W", "i", "f", "i"]:
             tap(find_button(key))
         seen["typed"] = conv.ids.typed.text
+        seen["touches_passed_on"] = len(calls("touched")) - touched
         tap(find_button("Send"))
         seen["typed_call"] = calls("submit_text")[-1]
         seen["wifi_answer"] = [t for t in texts() if "Wi-Fi" in t or "WI-FI" in t]
@@ -137,6 +139,7 @@ def test_touch_alone_reaches_the_controller(tmp_path):
     assert r["tile_call"] == ["submit_text", "what are your opening hours", "tile"]
     assert "OPENING HOURS" in r["hours_card"] and any("open from" in t for t in r["hours_card"])
     assert r["keyboard_open"] and r["typed"] == "Wifi"
+    assert r["touches_passed_on"] >= 4  # typing keeps the runtime's idle timer from ending the visit
     assert r["typed_call"] == ["submit_text", "Wifi", "typed"]
     assert r["wifi_answer"] and r["keyboard_closed"]
     assert r["staff"] == 1 and r["handoff"] == "handoff" and r["ticket"].startswith("A-")

@@ -36,6 +36,10 @@ class Controller(Protocol):
     def end(self, reason: str) -> None:
         """Forget the customer ("idle", "goodbye", "customer_left"); emits SessionEnded."""
 
+    def touched(self) -> None:
+        """The customer touched the screen (typing, scrolling, "I'm still here"): they are here,
+        so the runtime's idle and customer-left timers start again. Cheap: called on every touch."""
+
     def set_language(self, language: str) -> None:
         """The customer's choice on the Welcome screen (only "en" has content for now)."""
 

@@ -166,6 +166,9 @@ class KioskRuntime:
     def end(self, reason: str) -> None:
         self._post("end", lambda: self._end_session(reason, always=True))
 
+    def touched(self) -> None:
+        self._touch()
+
     def set_language(self, language: str) -> None:
         self._touch()
         if language != self.assistant.language:  # one language of replies is loaded (config kiosk.language)

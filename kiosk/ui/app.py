@@ -6,9 +6,10 @@
   controller: every call returns at once and its result arrives as another event.
 * Voice and touch drive the same transitions: an answer that opened a hand-off shows the Hand-off
   screen whether it was asked for by button or by voice; a goodbye shows Feedback.
-* Idle (no touch, no speech, no answer for `dialogue.idle_timeout_s`) on any screen, or the customer
-  leaving, ends the session and returns to Attract with everything the customer said or showed
-  removed: the screens that held it are dropped, not just emptied.
+* Idle (no touch, no speech, no answer for `dialogue.idle_timeout_s`) on any screen, or the session
+  ending in the runtime (the customer left the camera's view), returns to Attract with everything
+  the customer said or showed removed: the screens that held it are dropped, not just emptied.
+  Touches are passed on (`controller.touched`), so the runtime's timers see the customer too.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from kiosk.events import (
     AudioLevel,
     CustomerApproaching,
     CustomerArrived,
-    CustomerLeft,
     DeviceStatus,
     HandoffUpdate,
     ListeningChanged,
@@ -51,7 +51,6 @@ log = logging.getLogger("kiosk.ui")
 SCREENS = ("attract", "welcome", "conversation", "scan", "handoff", "feedback")
 # Screens that never show anything the customer said or showed: kept when a session ends.
 KEEP_ON_RESET = frozenset({"attract", "welcome"})
-LEFT_GRACE_S = 20.0  # the camera lost the customer: end the session this soon unless they touch
 HANDOFF_IDLE_FACTOR = 3.0  # waiting for staff (a ticket is open) is not being idle: a longer limit
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch", "pt": "Português",
                   "zh": "中文", "vi": "Tiếng Việt", "ko": "한국어", "ar": "العربية", "tl": "Tagalog"}
@@ -96,7 +95,6 @@ class KioskApp(App):
         self.title = "Kiosk"
         self._kv_loaded: set[str] = set()
         self._last_activity = now()
-        self._left_at: float | None = None
         self._ui_ended: tuple[str, float] | None = None  # (reason, when) of the last end() we asked for
         self.responses = self._load_responses(language)
 
@@ -213,7 +211,6 @@ class KioskApp(App):
             if event.device == "microphone" and event.state != "live":
                 self.listening = False
         elif isinstance(event, CustomerArrived):
-            self._left_at = None
             if self.current == "attract":
                 self.wake()
             else:
@@ -222,9 +219,6 @@ class KioskApp(App):
             if self.current == "attract":
                 self.dimmed = False
                 self._last_activity = self.now()
-        elif isinstance(event, CustomerLeft):
-            if self.current != "attract":
-                self._left_at = self.now()
         elif isinstance(event, SessionEnded):
             self._session_ended(event.reason)
         elif isinstance(event, WorkerRestarted):
@@ -362,7 +356,6 @@ class KioskApp(App):
         self.listening = False
         self.audio_level = 0.0
         self.idle_warning = False
-        self._left_at = None
         self.theme.large_text = self.ui.large_text
         self.theme.high_contrast = self.ui.high_contrast
         if self.language != "en":
@@ -372,9 +365,11 @@ class KioskApp(App):
 
     # -- idle, dimming, presence -----------------------------------------------------------------
     def activity(self) -> None:
+        """The customer did something on screen. The runtime owns the session's timers (idle,
+        customer left after the camera lost them), so it hears of it too."""
         self._last_activity = self.now()
-        self._left_at = None
         self.idle_warning = False
+        _safe(self.controller.touched)
 
     def _touched(self, _window, touch) -> None:
         if self.dimmed:
@@ -392,9 +387,6 @@ class KioskApp(App):
             self.idle_warning = False
             if not self.dimmed and idle >= self.ui.dim_after_s:
                 self.dimmed = True
-            return
-        if self._left_at is not None and now - self._left_at >= LEFT_GRACE_S:
-            self.end_session("customer_left")
             return
         limit = self.idle_limit()
         if idle >= limit:

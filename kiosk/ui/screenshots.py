@@ -50,7 +50,6 @@ class StillController:
         self._microphone = microphone
         self.frame = frame
         self.listening = False
-        self._last_session: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def subscribe(self, callback) -> None:
@@ -72,7 +71,7 @@ class StillController:
     # -- the customer ------------------------------------------------------------------------
     def begin(self) -> None:
         self.calls.append(("begin",))
-        self._last_session = self.assistant.begin()
+        self.assistant.begin()
 
     def end(self, reason: str) -> None:
         self.calls.append(("end", reason))
@@ -80,6 +79,9 @@ class StillController:
         self.assistant.end(reason)
         if had:
             self.emit(SessionEnded(reason))
+
+    def touched(self) -> None:
+        self.calls.append(("touched",))
 
     def set_language(self, language: str) -> None:
         self.calls.append(("set_language", language))
@@ -108,17 +110,15 @@ class StillController:
 
     def request_staff(self) -> None:
         self.calls.append(("request_staff",))
-        self.respond(lambda: self.assistant.turn("I want to talk to a person"), "system")
+        self.respond(self.assistant.request_staff, "system")
 
     def cancel_handoff(self) -> None:
         self.calls.append(("cancel_handoff",))
-        self.respond(lambda: self.assistant.turn("cancel"), "system")
+        self.respond(self.assistant.cancel_handoff, "system")
 
     def feedback(self, rating: int, reason: str | None = None) -> None:
         self.calls.append(("feedback", rating, reason))
-        session = self.assistant.session_id or self._last_session
-        if session is not None:
-            self.assistant.journal.record_feedback(session, rating, reason)
+        self.assistant.feedback(rating, reason)  # the current visit, or the one just ended
 
     # -- what the screen shows ---------------------------------------------------------------
     def preview(self) -> np.ndarray | None:
@@ -145,8 +145,6 @@ class StillController:
         """Run one turn and emit what the runtime would: Answered, then any change to the ticket."""
         before = self.assistant.ticket
         turn = make_turn()
-        if self.assistant.session_id is not None:
-            self._last_session = self.assistant.session_id
         self.emit(Answered(source, turn.answer, turn.card, turn, heard=heard))
         after = self.assistant.ticket
         if after is not None and (before is None or before.id != after.id):

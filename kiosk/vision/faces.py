@@ -22,6 +22,7 @@ tragion, left ear tragion ("right" is the person's right, i.e. on the left of a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,6 @@ import numpy as np
 
 from kiosk.errors import KioskError
 from kiosk.nlu.interpreter import RuntimeMissing, make_interpreter
-from kiosk.nlu.model import sha256_file
 from kiosk.paths import MODELS_DIR
 
 MODEL_DIR = MODELS_DIR / "face-detection"
@@ -217,11 +217,12 @@ def verify_model(model_dir: Path) -> bytes:
     path = model_dir / MODEL_FILE
     if not path.is_file():
         raise FaceModelError(f"{path} is missing; reinstall models/face-detection")
-    actual = sha256_file(path)
+    content = path.read_bytes()  # read once: hashed, then handed to the interpreter
+    actual = hashlib.sha256(content).hexdigest()
     if actual != expected:
         raise FaceModelError(f"{path} does not match its manifest (sha256 {actual[:12]}…, expected "
                              f"{str(expected)[:12]}…): the file is corrupt or was changed; reinstall it")
-    return path.read_bytes()
+    return content
 
 
 class FaceDetector:

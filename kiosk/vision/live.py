@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from kiosk.vision.codes import read_codes
@@ -80,8 +81,6 @@ class LiveScan:
     def _codes(self, image: np.ndarray) -> ScanResult | None:
         small = image
         if image.shape[1] > CODES_MAX_WIDTH:
-            import cv2
-
             scale = CODES_MAX_WIDTH / image.shape[1]
             small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         codes = read_codes(small, second_pass=False)

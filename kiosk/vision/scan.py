@@ -72,7 +72,7 @@ class ScanResult:
             "kind": self.kind,
             "codes": [dict(c.as_dict(), meaning={"kind": p.kind, "value": p.value, "truncated": p.truncated})
                       for c, p in zip(self.codes, self.payloads)],
-            "mrz": _mrz_dict(self.mrz),
+            "mrz": self.mrz.as_dict() if self.mrz is not None else None,
             "receipt": self.receipt.as_dict() if self.receipt is not None else None,
             "text": self.text,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
@@ -81,15 +81,6 @@ class ScanResult:
 
 def _age(birth: dt.date, today: dt.date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-def _mrz_dict(mrz: MrzResult | None) -> dict[str, Any] | None:
-    if mrz is None:
-        return None
-    out = mrz.as_dict()
-    out["fields"] = {k: (v.isoformat() if isinstance(v, dt.date) else list(v) if isinstance(v, tuple) else v)
-                     for k, v in out.get("fields", {}).items()}
-    return out
 
 
 class Scanner:
