@@ -24,7 +24,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def configure_kivy(size: tuple[int, int], *, fullscreen: bool, offscreen: bool = False,
-                   quiet: bool = True) -> None:
+                   quiet: bool = True, multisamples: int = 0) -> None:
     """Kivy settings for the kiosk; call once, before Kivy's window exists.
 
     `offscreen`: no display (screenshots, tests): SDL renders through Mesa EGL into memory.
@@ -58,6 +58,11 @@ def configure_kivy(size: tuple[int, int], *, fullscreen: bool, offscreen: bool =
     Config.set("graphics", "width", str(w))
     Config.set("graphics", "height", str(h))
     Config.set("graphics", "resizable", "1")
+    # Kivy asks for 2x MSAA by default. Every edge the kiosk draws is either axis-aligned or a
+    # rounded corner, and MSAA multiplies the cost of every pixel of every layer: measured with
+    # Mesa's software renderer, a full Conversation screen took 159 ms to draw with 2x and 61 ms
+    # without (docs/benchmarks.md). A GPU pays it too, less visibly; `ui.multisamples` brings it back.
+    Config.set("graphics", "multisamples", str(multisamples))
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "borderless", "1" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")

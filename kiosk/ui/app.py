@@ -109,6 +109,8 @@ class KioskApp(App):
         self.theme.fit(Window.size)
         Window.bind(size=lambda _w, size: self.theme.fit(size))
         Window.bind(on_touch_down=self._touched)
+        self.theme.bind(bg=self._paint_background)
+        self._paint_background(self.theme, self.theme.bg)
         try:
             self.store_name = self.controller.store_name
         except Exception:  # noqa: BLE001 - a name is nice to have, never a reason not to start
@@ -128,6 +130,10 @@ class KioskApp(App):
         self.microphone_state = "live" if _safe(lambda: self.controller.microphone_live) else self.microphone_state
         Clock.schedule_interval(self._tick, 0.5)
         return root
+
+    @staticmethod
+    def _paint_background(_theme, bg) -> None:
+        Window.clearcolor = list(bg)
 
     def _load_responses(self, language: str):
         from kiosk.dialogue.answers import load_responses

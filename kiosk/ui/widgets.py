@@ -246,6 +246,13 @@ class LevelMeter(Widget):
         return max(0.0, min(1.0, (dbfs + 60.0) / 50.0))
 
     def _draw(self, *_):
+        # The meter changes ten times a second while listening, and any change redraws the whole
+        # window: a level that rounds to the same bars (a quiet room) draws nothing new.
+        shown = (tuple(self.pos), tuple(self.size), round(self.level * 12) if self.active else -1,
+                 tuple(self.color))
+        if shown == getattr(self, "_shown", None):
+            return
+        self._shown = shown
         self.canvas.clear()
         n = len(self.PROFILE)
         bar_w = self.width / (n * 1.7)
