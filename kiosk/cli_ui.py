@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace, load_config: Callable, make_clock: Callabl
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from kiosk.ui import configure_kivy
 
-    configure_kivy(size, fullscreen=fullscreen, quiet=not args.verbose)
+    configure_kivy(size, fullscreen=fullscreen, quiet=not args.verbose, multisamples=config.ui.multisamples)
     try:
         from kiosk.app import build_runtime
     except ImportError:

@@ -155,6 +155,8 @@ class UiSection(_Section):
     fullscreen: bool = True
     size: str = Field("1280x800", pattern=r"^[0-9]{3,4}x[0-9]{3,4}$")  # windowed size, WxH
     dim_after_s: float = Field(60.0, gt=0, le=3600)  # Attract dims after this long with nobody there
+    # Anti-aliasing samples per pixel (0 = off): smoother rounded corners, at a cost on every pixel.
+    multisamples: int = Field(0, ge=0, le=8)
     # Accessibility defaults (the customer can switch both on screen).
     large_text: bool = False
     high_contrast: bool = False
