@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 from kiosk.dialogue import session as machine
 from kiosk.dialogue.answers import Answerer
+from kiosk.dialogue.commands import kiosk_command
+from kiosk.dialogue.rating import SpokenRating, spoken_rating
 from kiosk.dialogue.scanned import understanding_from_scan
 from kiosk.events import Decision, Outcome, Reply, ScanFacts, TurnResult, Understanding
 from kiosk.nlu.model import IntentScore
@@ -24,6 +26,7 @@ from kiosk.storage.journal import Journal, Ticket
 
 log = logging.getLogger("kiosk.session")
 
+SCAN_INTENT = "scan_document"  # journaled for "I want to scan my receipt" (a command, not a model intent)
 _OUTCOME = {"clarify": Outcome.CLARIFY, "ask_slot": Outcome.ASK_SLOT, "escalate": Outcome.ESCALATED,
             "reject": Outcome.REJECTED}
 
@@ -48,6 +51,7 @@ class Assistant:
         self.session = machine.Session()
         self.session_id: str | None = None
         self._just_ended: str | None = None  # the session a Feedback screen after goodbye rates
+        self._rating_asked = False  # the Feedback screen's question is up: "four" is an answer to it
         self.ticket: Ticket | None = None
 
     # -- session lifecycle ---------------------------------------------------------------------
@@ -59,6 +63,7 @@ class Assistant:
         self.purge_expired()
         self.session_id = self.journal.start_session(self.kiosk_id, self.language)
         self._just_ended = None  # a new customer cannot rate the previous one's visit
+        self._rating_asked = False
         self.session = machine.start()
         self.ticket = None
         log.info("session %s started", self.session_id)
@@ -90,13 +95,29 @@ class Assistant:
             raise RuntimeError("no customer session to attach feedback to")
         return self.journal.record_feedback(session_id, rating, comment)
 
+    def ask_rating(self, asked: bool = True) -> None:
+        """The Feedback screen is asking "how was your visit?" (or stopped asking): while it asks,
+        a spoken rating answers it instead of starting a new request."""
+        self._rating_asked = asked
+
+    @property
+    def rating_asked(self) -> bool:
+        """The Feedback screen's question is up (the recogniser listens for an answer to it)."""
+        return self._rating_asked
+
     # -- one turn ------------------------------------------------------------------------------
     def turn(self, text: str) -> TurnResult:
         started = time.perf_counter()
+        cleaned = clean_text(text) if isinstance(text, str) else ""
+        if self._rating_asked and (self.session_id or self._just_ended):
+            rating = spoken_rating(cleaned)
+            if rating is not None:
+                return self._rated(rating, cleaned, started)
         if self.session_id is None:
             self.begin()
         now = self.clock()
-        cleaned = clean_text(text) if isinstance(text, str) else ""
+        if kiosk_command(cleaned) == "scan":
+            return self._open_scan(cleaned, started, now)
         if not cleaned:
             # Nothing to understand: say so, but an empty submit is not a failed attempt.
             u = self.understander.understand("", now.date())
@@ -104,6 +125,32 @@ class Assistant:
             return self._record(u, decision, reply, cleaned, started, now)
         u = self.understander.understand(cleaned, now.date(), expecting=self.session.expecting)
         return self._respond(u, cleaned, started, now)
+
+    def _open_scan(self, text: str, started: float, now: dt.datetime) -> TurnResult:
+        """ "I want to scan my receipt": the screen opens the camera. The session machine is left as
+        it was, so a question still pending ("your order number?") is answered by the scan."""
+        u = Understanding(text=text, intent=SCAN_INTENT, confidence=1.0,
+                          alternatives=(IntentScore(SCAN_INTENT, 1.0),), slots=Slots(), known_features=1)
+        reply = Reply(self.answerer.r.say("open_scan"), card={"kind": "open_scan"})
+        return self._record(u, Decision("answer", intent=SCAN_INTENT), reply, text, started, now)
+
+    def _rated(self, rating: SpokenRating, text: str, started: float) -> TurnResult:
+        """A spoken answer to the Feedback screen: stored like a tapped one, once per visit."""
+        session_id = self.session_id or self._just_ended
+        assert session_id is not None
+        self._rating_asked = False
+        if rating.stars is not None:
+            self.feedback(rating.stars)
+            answer = self.answerer.r.say("rated", stars=rating.stars)
+        else:
+            answer = self.answerer.r.say("rating_skipped", store=self.answerer.profile.name)
+        log.info("session %s rated by voice: %s", session_id, rating.stars or "skipped")
+        # Not a turn of the conversation: the journal has the rating, and the words are not kept.
+        return TurnResult(
+            session_id=session_id, text=text, intent="feedback", confidence=1.0, alternatives=(), slots={},
+            answer=answer, card={"kind": "rating", "stars": rating.stars}, outcome=Outcome.ANSWERED,
+            state=self.session.state.value, escalation=None,
+            latency_ms=(time.perf_counter() - started) * 1000.0, session_ended=False, at=self.clock())
 
     def scanned(self, facts: ScanFacts) -> TurnResult:
         """The customer showed the camera something: answer it like a request that names it.

@@ -157,6 +157,10 @@ class UiSection(_Section):
     dim_after_s: float = Field(60.0, gt=0, le=3600)  # Attract dims after this long with nobody there
     # Anti-aliasing samples per pixel (0 = off): smoother rounded corners, at a cost on every pixel.
     multisamples: int = Field(0, ge=0, le=8)
+    # The Scan screen's preview moves like a mirror, which is what makes holding a document into
+    # the frame easy; its text then reads backwards. A camera looking down at a counter, not at
+    # the customer, wants it off.
+    mirror_preview: bool = True
     # Accessibility defaults (the customer can switch both on screen).
     large_text: bool = False
     high_contrast: bool = False

@@ -183,3 +183,15 @@ def test_zero_retention_forgets_at_goodbye(config, clock, tmp_path):
     session = a.turn("how much is the claw hammer").session_id
     a.turn("bye")
     assert a.journal.session_turns(session) == []
+
+
+def test_which_one_question_names_the_products_so_the_screen_can_offer_them(assistant):
+    from kiosk.events import Decision, ProductRef
+
+    catalog = assistant.answerer.catalog
+    candidates = tuple(ProductRef(p.sku, p.name) for p in (catalog.by_sku("TH-1001"), catalog.by_sku("TH-1002")))
+    reply = assistant.answerer.reply(Decision("ask_slot", intent="price_check", slot="product_choice",
+                                              candidates=candidates))
+    assert reply.card["kind"] == "choice"
+    assert [p["name"] for p in reply.card["products"]] == ["Stanley 16 oz Claw Hammer", "Estwing 20 oz Rip Hammer"]
+    assert all(p["name"] in reply.text for p in reply.card["products"])

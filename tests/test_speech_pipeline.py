@@ -85,6 +85,16 @@ def test_order_number_said_in_a_second_turn_is_understood(listener):
     assert "ready" in turn.answer.lower()
 
 
+def test_asking_to_scan_and_rating_by_voice_are_heard(listener, assistant):
+    """Voice alone: "scan my receipt" opens the camera, and the Feedback question is answered aloud."""
+    opened = hear(listener, speech("can I scan my receipt"))
+    assert opened and opened[0].turn.card == {"kind": "open_scan"}, [h.transcript.text for h in opened]
+    assistant.turn("goodbye")
+    assistant.ask_rating(True)
+    rated = hear(listener, speech("four stars"))
+    assert rated and rated[0].turn.card == {"kind": "rating", "stars": 4}, [h.transcript.text for h in rated]
+
+
 def test_partial_text_grows_while_the_customer_talks(engine, assistant, config):
     from kiosk.app import build_endpointer
     from kiosk.speech.listener import Listener

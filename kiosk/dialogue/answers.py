@@ -114,8 +114,10 @@ class Answerer:
         if slot == "product_choice":
             names = [c.name for c in decision.candidates[:3]]
             choices = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+            # The names go on the card too: the screen offers each as a button to tap.
             return Reply(self.r.say("ask_product_choice", choices=choices),
-                         card={"kind": "choice", "options": [c.sku for c in decision.candidates[:3]]})
+                         card={"kind": "choice", "options": [c.sku for c in decision.candidates[:3]],
+                               "products": [{"sku": c.sku, "name": c.name} for c in decision.candidates[:3]]})
         return Reply(self.r.say(f"ask_{slot}"), card={"kind": "question", "slot": slot})
 
     # -- answers by intent ---------------------------------------------------------------------

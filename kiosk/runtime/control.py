@@ -67,6 +67,11 @@ class Controller(Protocol):
     def feedback(self, rating: int, reason: str | None = None) -> None:
         """1–5 and an optional reason, stored with the session."""
 
+    def ask_rating(self, asked: bool = True) -> None:
+        """The Feedback screen asks "how was your visit?" (True) or stopped asking (False). While it
+        asks, the microphone listens and a spoken rating is stored; emits Answered with a card of
+        kind "rating" ({"stars": 1..5, or None for "no thanks"})."""
+
     # -- what the screen shows ---------------------------------------------------------------
     def preview(self) -> np.ndarray | None:
         """The newest camera frame (BGR) for the Scan screen's preview, or None. Kept in memory

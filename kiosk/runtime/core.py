@@ -212,6 +212,13 @@ class KioskRuntime:
         self._touch()
         self._post("feedback", lambda: self.assistant.feedback(rating, reason))
 
+    def ask_rating(self, asked: bool = True) -> None:
+        self._post("ask rating", lambda: self.assistant.ask_rating(asked))
+        if asked and self.audio is not None:
+            # No hush, unlike the talk button: the kiosk is still saying goodbye (the microphone is
+            # muted while it speaks), and the answer comes after.
+            self.audio.command("open")
+
     # -- what the screen shows -------------------------------------------------------------------------
     def preview(self) -> np.ndarray | None:
         return self.camera.preview() if self.camera is not None else None

@@ -187,6 +187,10 @@ class CoreBoundAssistant:
         self.clock = assistant.clock
         self.understander = _CoreBoundUnderstander(assistant.understander, core)
 
+    @property
+    def rating_asked(self) -> bool:
+        return self._assistant.rating_asked  # one bool, set by the core thread: safe to read
+
     def turn(self, text: str) -> Any:
         try:
             return self._core.call(lambda: self._assistant.turn(text))

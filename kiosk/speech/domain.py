@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from kiosk.dialogue.commands import SPOKEN_COMMANDS
+from kiosk.dialogue.rating import SPOKEN_ANSWERS
 from kiosk.nlu.data import OOS, load_dataset
 from kiosk.storedata.catalog import Catalog
 from kiosk.storedata.profile import StoreProfile
@@ -87,7 +89,9 @@ def _unique(texts: Iterable[str]) -> tuple[str, ...]:
 def build_domain(intents: str | Path, catalog: Catalog, profile: StoreProfile) -> DomainLanguage:
     """The domain language from the intent definitions (YAML file/dir or CSV) and the store data."""
     dataset = load_dataset(intents)
+    # The Feedback screen's question is answered by voice too ("four stars", "no thanks").
     sentences = [e.text for e in dataset.examples if e.label != OOS]
+    sentences += [*SPOKEN_ANSWERS, *SPOKEN_COMMANDS]
     names: list[str] = []
     for product in catalog:
         names += [product.name, *product.aliases]

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
 from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
+from kiosk.dialogue.rating import spoken_rating
 from kiosk.events import TurnResult
 from kiosk.speech.engine import RecognitionStream, SpeechEngine, Transcript
 
@@ -157,17 +158,32 @@ class Listener:
                 return text
         return transcript.text
 
+    def _rating_heard(self, transcript: Transcript) -> str | None:
+        """While the Feedback screen asks "how was your visit?", a rating the grammar heard but was
+        not sure of is taken: the question narrows what is likely. Measured on synthesized answers:
+        "one star" (grammar confidence 0.17) and "five out of five" (0.28) were rejected, and the
+        open pass made them "well you start" and "i love the volume"."""
+        if not getattr(self.assistant, "rating_asked", False):
+            return None
+        rejected = transcript.details.get("grammar_rejected") or {}
+        candidates = [transcript.text, rejected.get("text") or "", *(text for text, _ in transcript.alternatives)]
+        return next((text for text in candidates if text and spoken_rating(text) is not None), None)
+
     def _finish(self, ended_s: float, reason: str) -> Heard:
         assert self._stream is not None
         stream, self._stream = self._stream, None
         t0 = self.clock()
         transcript = stream.finish()
         t1 = self.clock()
+        rating = self._rating_heard(transcript)
+        if rating is not None and rating != transcript.text:
+            transcript = replace(transcript, text=rating, accepted=True,
+                                 details={**transcript.details, "first_guess": transcript.text})
         if transcript.empty:
             answer = self.assistant.answerer.r.say("not_heard")
             turn = None
         else:
-            chosen = self._best_hypothesis(transcript)
+            chosen = transcript.text if rating is not None else self._best_hypothesis(transcript)
             if chosen != transcript.text:  # report what the kiosk acted on; keep what it heard first
                 transcript = replace(transcript, text=chosen, details={**transcript.details,
                                                                        "first_guess": transcript.text})

@@ -245,6 +245,13 @@ class KioskApp(App):
                 ticket.setdefault("desk", card["desk"])
             self._open_handoff(ticket, ev.answer)
             return
+        if kind == "open_scan":  # "I want to scan my receipt"
+            self.show("scan")
+            return
+        if kind == "rating":  # said on the Feedback screen: the rating is already stored
+            if self.current == "feedback":
+                self.screen("feedback").rated(card.get("stars"))
+            return
         if kind == "goodbye" or (turn is not None and turn.session_ended):
             self.show("feedback", goodbye=ev.answer)
             return

@@ -120,6 +120,10 @@ class StillController:
         self.calls.append(("feedback", rating, reason))
         self.assistant.feedback(rating, reason)  # the current visit, or the one just ended
 
+    def ask_rating(self, asked: bool = True) -> None:
+        self.calls.append(("ask_rating", asked))
+        self.assistant.ask_rating(asked)
+
     # -- what the screen shows ---------------------------------------------------------------
     def preview(self) -> np.ndarray | None:
         return self.frame if self._camera else None

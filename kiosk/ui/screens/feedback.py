@@ -42,6 +42,26 @@ class FeedbackScreen(KioskScreen):
     def on_enter(self, *_):
         if self._wait_event is None and self.phase != "thanks":
             self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
+        if self.phase == "rate":
+            self._ask(True)  # a rating can be said as well as tapped
+
+    def on_leave(self, *_):
+        self._ask(False)
+
+    def _ask(self, asked: bool) -> None:
+        try:
+            self.app.controller.ask_rating(asked)
+        except Exception:  # noqa: BLE001 - voice is a second way to answer, never a reason to fail
+            pass
+
+    def rated(self, stars: int | None) -> None:
+        """The customer said their rating (or "no thanks"); the controller has stored it."""
+        self.app.activity()
+        self._ask(False)
+        if stars:
+            self.rating = int(stars)
+            self._sent = True
+        self._thank()
 
     def _stop_waiting(self):
         if self._wait_event is not None:
@@ -53,6 +73,7 @@ class FeedbackScreen(KioskScreen):
         self._stop_waiting()
         self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
         self.rating = rating
+        self._ask(False)  # tapped: what is said next is not a rating
         self.phase = "reason"
         self._build_reasons()
 

@@ -26,7 +26,7 @@ HINT_ICONS = {"show_document": "scan", "move_closer": "scan", "straighten": "sca
 
 
 class PreviewView(Widget):
-    """The camera picture, mirrored like a mirror and fitted inside the widget."""
+    """The camera picture (mirrored unless ui.mirror_preview is off), fitted inside the widget."""
 
     texture = ObjectProperty(None, allownone=True)
 
@@ -147,7 +147,8 @@ class ScanScreen(KioskScreen):
         if self._texture is None or self._texture.size != (w, h):
             self._texture = Texture.create(size=(w, h), colorfmt="bgr")
             self._texture.flip_vertical()  # image rows run top-down, OpenGL's bottom-up
-            self._texture.flip_horizontal()  # a mirror: move left and the picture moves left
+            if self.app.ui.mirror_preview:  # a mirror: move left and the picture moves left
+                self._texture.flip_horizontal()
         self._texture.blit_buffer(frame.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
         self.ids.preview.texture = None
         self.ids.preview.texture = self._texture

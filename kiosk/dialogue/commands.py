@@ -1,0 +1,55 @@
+"""Requests to operate the kiosk itself, matched by sentence patterns before the intent model.
+
+The intent model knows what customers ask the *shop*; "I want to scan my receipt" asks the *kiosk*
+to open its camera, and the model (never trained on it) reads it as "cancel" or a return. Like
+Home Assistant's sentence templates, these few commands are matched exactly, and only when the
+whole sentence is the command: "can I return this, I have the receipt" stays a return.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Command = Literal["scan"]
+
+# What the camera can read (see kiosk.vision.scan); a gift or rewards card is not among them.
+_THINGS = (r"(?:(?:my|the|a|an|this|that|your) )?(?:(?:order|pickup|pick up|collection) )?"
+           r"(?:receipt|receipts|bar ?code|barcodes|qr code|qr|code|order slip|slip|order|ticket|"
+           r"id|i d|id card|identity card|identification|document|passport|driver'?s licen[cs]e|licen[cs]e|"
+           r"product|item|label|price tag|tag|box|it|this|that)")
+_WANT = (r"(?:i (?:want|would like|'d like|need|wanna) to |i'?d like to |can i |could i |may i |let me |"
+         r"how (?:do|can) i |where (?:do|can) i |i'?m going to |i'll |please |can you |could you |"
+         r"i (?:want|would like|'d like) you to )?")
+_SCAN = re.compile(
+    rf"^(?:ok |okay |um |so |hi |hello )?{_WANT}"
+    rf"(?:(?:scan|read|check) {_THINGS}(?: (?:for me|please|here|now))?"
+    rf"|(?:show|hold up|hold) {_THINGS} (?:up )?(?:to|for|in front of) (?:you|the camera|the scanner)"
+    rf"|(?:show|hold up) you {_THINGS}"
+    rf"|(?:use|open|start|turn on) (?:the )?(?:camera|scanner)"
+    rf"|(?:scan something|scan))(?: please)?$")
+_SCAN_ALONE = re.compile(r"^(?:the )?(?:camera|scanner|scan it|scan this)(?: please)?$")
+
+
+def _normalise(text: str) -> str:
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return " ".join(text.split())
+
+
+def kiosk_command(text: str) -> Command | None:
+    """"scan" when `text` asks to show the kiosk's camera something; None for everything else."""
+    words = _normalise(text)
+    if _SCAN.match(words) or _SCAN_ALONE.match(words):
+        return "scan"
+    return None
+
+
+# Spoken forms for the recogniser's domain grammar, so the commands can be heard as well as typed.
+SPOKEN_COMMANDS: tuple[str, ...] = (
+    "i want to scan my receipt", "i want to scan a barcode", "i want to scan my order", "scan my receipt",
+    "scan my order slip", "scan the barcode", "scan a qr code", "scan this", "can i scan my receipt",
+    "can i scan the barcode", "let me show you my receipt", "i'd like to scan my id",
+    "show my receipt to the camera", "open the camera", "use the scanner", "how do i scan my receipt",
+    "can you read my receipt", "can you scan this for me", "scan my order",
+)

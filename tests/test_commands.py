@@ -1,0 +1,44 @@
+"""Asking the kiosk to open its camera: "I want to scan my receipt" opens the Scan screen."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.dialogue.commands import SPOKEN_COMMANDS, kiosk_command
+from kiosk.events import ScanFacts
+
+
+@pytest.mark.parametrize("said", [
+    "I want to scan my receipt", "i want to scan my receipt", "Can I scan a barcode?", "scan my order slip",
+    "Let me show you my receipt", "how do I scan my order", "can you read my receipt please",
+    "I'd like to scan my ID", "hold my receipt up to the camera", "open the camera", "scan this",
+    "Scan the QR code", "scan", "use the scanner",
+])
+def test_asking_to_scan_is_the_scan_command(said):
+    assert kiosk_command(said) == "scan"
+
+
+@pytest.mark.parametrize("said", [
+    "scan my gift card", "Where do I scan my rewards card?", "I want to return a drill, I have the receipt",
+    "where is my order", "how much is the claw hammer", "can you check my order status", "receipt",
+    "I lost my receipt", "do you sell barcode scanners", "",
+])
+def test_other_requests_are_not_commands(said):
+    assert kiosk_command(said) is None
+
+
+def test_every_phrase_the_recogniser_expects_is_the_command():
+    assert all(kiosk_command(text) == "scan" for text in SPOKEN_COMMANDS)
+
+
+def test_the_command_opens_the_scan_screen_and_keeps_the_pending_question(assistant):
+    asked = assistant.turn("where can I pick up my order")
+    assert asked.card.get("slot") == "order_number"
+    opened = assistant.turn("can I scan my order slip")
+    assert opened.card == {"kind": "open_scan"} and "camera" in opened.answer
+    assert opened.intent == "scan_document"
+    turns = assistant.journal.session_turns(assistant.session_id)
+    assert turns[-1]["intent"] == "scan_document"  # staff see what the customer asked for
+    # The question the kiosk asked before is still the one the scan answers.
+    result = assistant.scanned(ScanFacts("order", order_number="846078"))
+    assert result.intent == "order_pickup" and result.card["number"] == "846078"

@@ -1,0 +1,81 @@
+"""Rating the visit by voice: what counts as an answer to "how was your visit?", and where it goes."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.dialogue.rating import SPOKEN_ANSWERS, spoken_rating
+
+
+@pytest.mark.parametrize("said, stars", [
+    ("five", 5), ("Five stars!", 5), ("4", 4), ("four out of five", 4), ("I'd give it a four", 4),
+    ("a three", 3), ("one star", 1), ("excellent", 5), ("it was great", 5), ("very good thanks", 4),
+    ("good", 3), ("it was okay", 3), ("fair", 2), ("not good", 2), ("not bad", 3), ("poor", 1),
+    ("terrible", 1),
+])
+def test_a_number_or_the_words_on_the_stars_is_a_rating(said, stars):
+    assert spoken_rating(said).stars == stars
+
+
+@pytest.mark.parametrize("said", ["no thanks", "No thank you.", "skip", "not now", "no"])
+def test_declining_is_an_answer_without_stars(said):
+    rating = spoken_rating(said)
+    assert rating is not None and rating.skipped
+
+
+@pytest.mark.parametrize("said", [
+    "where are the restrooms", "great where are the drills", "ten", "two hundred", "six stars", "",
+    "the hammer was good but I need a bigger one for framing",
+])
+def test_a_request_is_not_a_rating(said):
+    assert spoken_rating(said) is None
+
+
+def test_every_phrase_the_recogniser_expects_is_understood():
+    assert all(spoken_rating(text) is not None for text in SPOKEN_ANSWERS)
+
+
+def _ratings(assistant):
+    return assistant.journal._conn.execute("SELECT session_id, rating FROM feedback").fetchall()
+
+
+def test_after_goodbye_a_spoken_rating_rates_the_visit_that_ended(assistant):
+    assistant.turn("where are the restrooms")
+    visit = assistant.session_id
+    assert assistant.turn("goodbye").session_ended
+    assistant.ask_rating(True)  # the Feedback screen is up
+    result = assistant.turn("four stars")
+    assert result.card == {"kind": "rating", "stars": 4}
+    assert "4 out of 5" in result.answer
+    assert [tuple(r) for r in _ratings(assistant)] == [(visit, 4)]
+    assert assistant.session_id is None  # rating is not a new visit
+    # The question was answered: "five" now is a new customer's request, not a second rating.
+    again = assistant.turn("five")
+    assert again.card.get("kind") != "rating" and len(_ratings(assistant)) == 1
+
+
+def test_no_thanks_stores_nothing_and_a_question_is_still_answered(assistant):
+    assistant.turn("hello")
+    assistant.ask_rating(True)  # "Finish" opened the Feedback screen with the visit still open
+    question = assistant.turn("where are the restrooms")
+    assert question.card.get("kind") == "info" and _ratings(assistant) == []
+    skipped = assistant.turn("no thanks")
+    assert skipped.card == {"kind": "rating", "stars": None} and _ratings(assistant) == []
+
+
+def test_without_the_question_on_screen_a_number_is_not_a_rating(assistant):
+    assistant.turn("hello")
+    result = assistant.turn("five")
+    assert result.card.get("kind") != "rating" and _ratings(assistant) == []
+
+
+def test_with_retention_zero_an_ended_visit_cannot_be_rated_by_voice(config, clock, tmp_path):
+    from kiosk.app import build_assistant
+
+    config = config.model_copy(update={"storage": config.storage.model_copy(update={"retention_days": 0})})
+    assistant = build_assistant(config, clock=clock, database=str(tmp_path / "k.db"))
+    assistant.turn("goodbye")
+    assistant.ask_rating(True)
+    result = assistant.turn("five")
+    assert result.card.get("kind") != "rating" and _ratings(assistant) == []
+    assistant.end("test_over")
