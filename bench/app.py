@@ -12,11 +12,14 @@ offscreen (SDL's offscreen driver, Mesa llvmpipe: the GPU is the CPU here), 1280
   PocketSphinx, listening hands-free — on the Conversation screen, and on the Scan screen, where
   the camera preview is drawn and live scanning runs too; baseline: the same screens with
   camera and microphone off;
+- UI thread CPU per frame (time.thread_time): what the UI itself spends, as against waiting for the
+  GIL, the renderer's threads or a free core;
 - peak RSS (VmHWM) of the whole app with PocketSphinx loaded — the app's process plus any child
   process it starts — after the busy run. Measured twice:
   with Mesa's llvmpipe (the renderer the frame times come from) and with softpipe, which has no
   LLVM shader compiler: on this VM llvmpipe's JIT alone holds ~650 MB (the app's Python heap is
-  ~20 MB), memory a Pi's GPU driver does not spend, so softpipe's figure is the app's own.
+  ~20 MB), memory a Pi's GPU driver does not spend. Baseline in the same run: a bare Kivy window
+  (one label) under softpipe; the difference is what the kiosk itself adds.
 Needs ../shared/datasets (vtest.avi) for the busy camera; espeak-ng for the speech.
 """
 
@@ -97,9 +100,10 @@ def child_bare(launched: float) -> dict:
 
         def drawn(self, _dt):
             out["startup_s"] = time.time() - launched
-            self.stop()
+            Clock.schedule_once(lambda _dt: self.stop(), 0.5)  # a few frames drawn: its memory is in
 
     Bare().run()
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     return out
 
 
@@ -192,6 +196,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         speech = _speech_file(Path(tmp))
         bare = [_run_child("bare") for _ in range(3)]
+        bare_soft = _run_child("bare", renderer="softpipe")
         quiet = [_run_child("quiet") for _ in range(3)]
         busy = _run_child("busy", str(speech), screen="conversation")
         busy_scan = _run_child("busy", str(speech), screen="scan")
@@ -206,6 +211,9 @@ def main() -> int:
         "busy_conversation": busy,
         "busy_scan": busy_scan,
         "busy_softpipe": busy_soft,
+        # What the window itself costs under the same renderer: Kivy, SDL and Mesa with one label.
+        "bare_kivy_softpipe_peak_rss_mb": bare_soft["peak_rss_mb"],
+        "app_own_peak_rss_mb_softpipe": round(busy_soft["peak_rss_mb"] - bare_soft["peak_rss_mb"], 1),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))

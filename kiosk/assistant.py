@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from kiosk.dialogue import session as machine
 from kiosk.dialogue.answers import Answerer
-from kiosk.dialogue.commands import kiosk_command
+from kiosk.dialogue.commands import Command, kiosk_command
 from kiosk.dialogue.rating import SpokenRating, spoken_rating
 from kiosk.dialogue.scanned import understanding_from_scan
 from kiosk.events import Decision, Outcome, Reply, ScanFacts, TurnResult, Understanding
@@ -26,7 +26,9 @@ from kiosk.storage.journal import Journal, Ticket
 
 log = logging.getLogger("kiosk.session")
 
-SCAN_INTENT = "scan_document"  # journaled for "I want to scan my receipt" (a command, not a model intent)
+# Journaled for the kiosk's own commands (sentence patterns, not intents of the model).
+SCAN_INTENT = "scan_document"  # "I want to scan my receipt"
+DISPLAY_INTENT = "display_setting"  # "make the text bigger"
 _OUTCOME = {"clarify": Outcome.CLARIFY, "ask_slot": Outcome.ASK_SLOT, "escalate": Outcome.ESCALATED,
             "reject": Outcome.REJECTED}
 
@@ -116,8 +118,9 @@ class Assistant:
         if self.session_id is None:
             self.begin()
         now = self.clock()
-        if kiosk_command(cleaned) == "scan":
-            return self._open_scan(cleaned, started, now)
+        command = kiosk_command(cleaned)
+        if command is not None:
+            return self._kiosk_command(command, cleaned, started, now)
         if not cleaned:
             # Nothing to understand: say so, but an empty submit is not a failed attempt.
             u = self.understander.understand("", now.date())
@@ -126,13 +129,18 @@ class Assistant:
         u = self.understander.understand(cleaned, now.date(), expecting=self.session.expecting)
         return self._respond(u, cleaned, started, now)
 
-    def _open_scan(self, text: str, started: float, now: dt.datetime) -> TurnResult:
-        """ "I want to scan my receipt": the screen opens the camera. The session machine is left as
-        it was, so a question still pending ("your order number?") is answered by the scan."""
-        u = Understanding(text=text, intent=SCAN_INTENT, confidence=1.0,
-                          alternatives=(IntentScore(SCAN_INTENT, 1.0),), slots=Slots(), known_features=1)
-        reply = Reply(self.answerer.r.say("open_scan"), card={"kind": "open_scan"})
-        return self._record(u, Decision("answer", intent=SCAN_INTENT), reply, text, started, now)
+    def _kiosk_command(self, command: Command, text: str, started: float, now: dt.datetime) -> TurnResult:
+        """ "I want to scan my receipt", "make the text bigger": the screen acts on it. The session
+        machine is left as it was, so a question still pending ("your order number?") is still the
+        one the scan (or the next words) answers."""
+        if command == "scan":
+            intent, reply = SCAN_INTENT, Reply(self.answerer.r.say("open_scan"), card={"kind": "open_scan"})
+        else:
+            intent = DISPLAY_INTENT
+            reply = Reply(self.answerer.r.say(command), card={"kind": "display", "setting": command})
+        u = Understanding(text=text, intent=intent, confidence=1.0, alternatives=(IntentScore(intent, 1.0),),
+                          slots=Slots(), known_features=1)
+        return self._record(u, Decision("answer", intent=intent), reply, text, started, now)
 
     def _rated(self, rating: SpokenRating, text: str, started: float) -> TurnResult:
         """A spoken answer to the Feedback screen: stored like a tapped one, once per visit."""

@@ -100,6 +100,15 @@ def test_touch_alone_reaches_the_controller(tmp_path):
         seen["tile_call"] = calls("submit_text")[-1]
         seen["hours_card"] = [t for t in texts() if "open from" in t or t == "OPENING HOURS"]
 
+        # "Which one?": the products a name fits are buttons; a tap answers with the product's name.
+        ctl.emit(Answered("speech", "Which one: the Stanley 16 oz Claw Hammer or the Estwing 20 oz Rip Hammer?",
+                          {"kind": "choice", "options": ["TH-1001", "TH-1002"],
+                           "products": [{"sku": "TH-1001", "name": "Stanley 16 oz Claw Hammer"},
+                                        {"sku": "TH-1002", "name": "Estwing 20 oz Rip Hammer"}]}, None))
+        d.pump()
+        tap(find_button("Estwing 20 oz Rip Hammer"))
+        seen["choice_call"] = calls("submit_text")[-1]
+
         tap(find_button("Type"))
         conv = app.screen("conversation")
         seen["keyboard_open"] = conv.keyboard_open
@@ -138,6 +147,7 @@ def test_touch_alone_reaches_the_controller(tmp_path):
     assert r["after_tap"] == "welcome" and r["begin"] == 1 and r["ask"] == "conversation"
     assert r["tile_call"] == ["submit_text", "what are your opening hours", "tile"]
     assert "OPENING HOURS" in r["hours_card"] and any("open from" in t for t in r["hours_card"])
+    assert r["choice_call"] == ["submit_text", "Estwing 20 oz Rip Hammer", "tile"]
     assert r["keyboard_open"] and r["typed"] == "Wifi"
     assert r["touches_passed_on"] >= 4  # typing keeps the runtime's idle timer from ending the visit
     assert r["typed_call"] == ["submit_text", "Wifi", "typed"]
@@ -160,12 +170,19 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
         ctl.emit(CustomerArrived(t=0.0)); d.pump()
         ctl.said("is order 380554 ready"); d.pump()
         seen["order"] = (app.current, [t for t in texts() if t in ("Ready to collect", "Collect Point")])
+        ctl.said("I want to scan my receipt"); d.pump()
+        seen["scan"] = app.current
         ctl.said("I want to talk to a person"); d.pump()
         seen["handoff"] = app.current
         ctl.said("cancel"); d.pump()
         seen["cancelled"] = (app.current, dict(app.ticket))
         ctl.said("goodbye"); d.pump()
         seen["goodbye"] = app.current
+        seen["asked"] = calls("ask_rating")
+        ctl.said("four stars"); d.pump()
+        seen["rated"] = (app.current, "Thank you for your feedback!" in texts())
+        seen["asked_after"] = calls("ask_rating")[1:]
+        seen["stored"] = [tuple(r) for r in assistant.journal._conn.execute("SELECT rating FROM feedback")]
         d.pump(40)
         seen["final"] = app.current
         seen["feedback"] = calls("feedback")
@@ -174,8 +191,11 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
     assert r["order"][0] == "conversation" and set(r["order"][1]) == {"Ready to collect", "Collect Point"}
     assert r["handoff"] == "handoff"
     assert r["cancelled"] == ["conversation", {}]
-    assert r["goodbye"] == "feedback"
-    assert r["final"] == "attract" and r["feedback"] == []
+    assert r["scan"] == "scan"
+    assert r["goodbye"] == "feedback" and r["asked"] == [["ask_rating", True]]
+    assert r["rated"] == ["feedback", True] and r["stored"] == [[4]]
+    assert r["asked_after"] == [["ask_rating", False]]  # answered: a later "five" is a new request
+    assert r["final"] == "attract" and r["feedback"] == []  # stored once, by the spoken answer
 
 
 def test_scan_screen_previews_and_shows_the_result(tmp_path):
@@ -187,6 +207,8 @@ def test_scan_screen_previews_and_shows_the_result(tmp_path):
         seen["start_scan"] = len(calls("start_scan"))
         seen["frame"] = scan.has_frame and scan.ids.preview.texture is not None
         seen["preview_size"] = list(scan.ids.preview.texture.size)
+        u = scan.ids.preview.texture.tex_coords
+        seen["mirrored"] = u[0] > u[2]  # the left edge of the picture shows the camera's right
         ctl.emit(ScanGuidance("move_closer")); d.pump()
         seen["hint"] = scan.ids.hint.text
         ctl.scanned(ScanFacts("order", order_number="846078")); d.pump()
@@ -200,9 +222,15 @@ def test_scan_screen_previews_and_shows_the_result(tmp_path):
         seen["camera_note"] = app.root.ids.top.ids.camera_indicator.label
         tap(scan.ids.type_instead)
         seen["typing"] = (app.current, app.screen("conversation").keyboard_open)
+        # A camera looking down at the counter: the preview is the camera's own picture.
+        app.ui = app.ui.model_copy(update={"mirror_preview": False})
+        ctl.emit(DeviceStatus("camera", "live")); app.show("scan"); d.pump(10)
+        u = scan.ids.preview.texture.tex_coords
+        seen["unmirrored"] = u[0] < u[2]
         report(**seen)
     """, camera=True)
-    assert r["start_scan"] == 1 and r["frame"] and r["preview_size"] == [640, 480]
+    assert r["start_scan"] == 1 and r["frame"] and r["preview_size"] == [640, 480] and r["mirrored"]
+    assert r["unmirrored"]
     assert r["hint"] == "Please hold it a little closer."
     assert r["result"][0] == "scan" and any("Order 846078 was refunded" in t for t in r["result"][1])
     assert r["after_done"] == ["conversation", 1, True] and "Refunded" in r["conversation_card"]

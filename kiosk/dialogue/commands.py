@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Command = Literal["scan"]
+Command = Literal["scan", "large_text", "high_contrast"]
 
 # What the camera can read (see kiosk.vision.scan); a gift or rewards card is not among them.
 _THINGS = (r"(?:(?:my|the|a|an|this|that|your) )?(?:(?:order|pickup|pick up|collection) )?"
@@ -29,6 +29,15 @@ _SCAN = re.compile(
     rf"|(?:use|open|start|turn on) (?:the )?(?:camera|scanner)"
     rf"|(?:scan something|scan))(?: please)?$")
 _SCAN_ALONE = re.compile(r"^(?:the )?(?:camera|scanner|scan it|scan this)(?: please)?$")
+# The screen's two accessibility switches, for a customer who cannot find (or see) the buttons.
+_TEXT = r"(?:text|writing|letters|font|words|print|screen)"
+_LARGE_TEXT = re.compile(
+    rf"^{_WANT}(?:(?:make|turn|set) (?:the |your )?{_TEXT} (?:bigger|larger|big|large)"
+    rf"|(?:bigger|larger|big|large) {_TEXT}|zoom in|enlarge (?:the )?{_TEXT}"
+    rf"|i can'?t read (?:this|that|it|the {_TEXT})(?: very well)?)(?: please)?$")
+_HIGH_CONTRAST = re.compile(
+    rf"^{_WANT}(?:(?:turn on |switch on |use |more |higher )?(?:the )?high contrast(?: mode)?(?: on)?"
+    rf"|more contrast|(?:make (?:the |it |this )?(?:screen |text )?)?easier to see)(?: please)?$")
 
 
 def _normalise(text: str) -> str:
@@ -38,10 +47,15 @@ def _normalise(text: str) -> str:
 
 
 def kiosk_command(text: str) -> Command | None:
-    """"scan" when `text` asks to show the kiosk's camera something; None for everything else."""
+    """"scan" (show the camera something), "large_text" or "high_contrast" (the screen's switches),
+    or None for everything else."""
     words = _normalise(text)
     if _SCAN.match(words) or _SCAN_ALONE.match(words):
         return "scan"
+    if _LARGE_TEXT.match(words):
+        return "large_text"
+    if _HIGH_CONTRAST.match(words):
+        return "high_contrast"
     return None
 
 
@@ -52,4 +66,6 @@ SPOKEN_COMMANDS: tuple[str, ...] = (
     "can i scan the barcode", "let me show you my receipt", "i'd like to scan my id",
     "show my receipt to the camera", "open the camera", "use the scanner", "how do i scan my receipt",
     "can you read my receipt", "can you scan this for me", "scan my order",
+    "make the text bigger", "bigger text please", "i can't read this", "zoom in",
+    "high contrast", "turn on high contrast", "make it easier to see",
 )

@@ -248,6 +248,11 @@ class KioskApp(App):
         if kind == "open_scan":  # "I want to scan my receipt"
             self.show("scan")
             return
+        if kind == "display":  # "make the text bigger": the same switch as the button at the top
+            if card.get("setting") == "large_text":
+                self.theme.large_text = True
+            elif card.get("setting") == "high_contrast":
+                self.theme.high_contrast = True
         if kind == "rating":  # said on the Feedback screen: the rating is already stored
             if self.current == "feedback":
                 self.screen("feedback").rated(card.get("stars"))

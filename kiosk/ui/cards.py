@@ -19,6 +19,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
 from kiosk.dialogue.answers import clock_time
+from kiosk.ui.aisle_map import map_for
 from kiosk.ui.icons import Icon
 from kiosk.ui.widgets import Chip, Flow, Panel, Pill, Text
 
@@ -88,11 +89,12 @@ def _stack(**kw) -> Flow:
     return Flow(spacing=kw.pop("spacing", t.gap * 0.7), **kw)
 
 
-def _stat(label: str, value: str, role: str = "text", bg: str = "surface_alt", size: str = "fs_xl") -> Panel:
+def _stat(label: str, value: str, role: str = "text", bg: str = "surface_alt", size: str = "fs_xl",
+          tight: bool = False) -> Panel:
     """A boxed fact: small caption over a large value (AISLE / 7)."""
     t = _t()
     box = Panel(orientation="vertical", bg_role=bg, elevated=False, size_hint_y=None,
-                padding=(t.pad * 0.8, t.pad * 0.5), spacing=t.unit * 2)
+                padding=(t.pad * 0.8, t.pad * (0.3 if tight else 0.5)), spacing=t.unit * 2)
     cap = Text(text=label.upper(), role="muted", size_role="fs_xs", bold=True)
     val = Text(text=value, role=role, size_role=size, bold=True)
     box.add_widget(cap)
@@ -158,19 +160,56 @@ def _chip(text: str, on_press: Callable[[], None], icon: str = "", variant: str 
     return chip
 
 
+def _add_map(body, aisles: list[str]) -> None:
+    """The store map with these aisles highlighted, when the store's layout is known and has them."""
+    aisle_map = map_for(aisles)
+    if aisle_map is not None:
+        body.add_widget(aisle_map)
+
+
 # -- per kind ------------------------------------------------------------------------------------
 def _product(card, body, actions):
-    body.add_widget(Text(text=card.get("name", ""), size_role="fs_xl", bold=True))
     stock = card.get("stock")
     in_stock = isinstance(stock, int) and stock > 0
     aisle = str(card.get("aisle", "—"))
-    stats = [_stat("Aisle" if aisle.isdigit() else "Where", aisle, "primary_soft_ink", "primary_soft"),
-             _stat("Price", card.get("price", "—")),
-             _stat("Stock", f"{stock} in stock" if in_stock else "Out of stock", "success" if in_stock else "danger",
-                   "success_soft" if in_stock else "danger_soft", "fs_l")]
-    body.add_widget(_grid(3, stats))
-    if card.get("department"):
-        body.add_widget(Text(text=f"Department: {card['department']}", role="muted", size_role="fs_s"))
+    aisle_map = map_for([aisle])
+    with_map = aisle_map is not None  # the map beside the facts: the whole answer fits without scrolling
+    size, tight = ("fs_m", True) if with_map else ("fs_xl", False)
+    stock_text = f"{stock} in stock" if in_stock else "Out of stock"
+    stock_role = "success" if in_stock else "danger"
+    where = "Aisle" if aisle.isdigit() else "Where"
+    stats = [_stat(where, aisle, "primary_soft_ink", "primary_soft", size, tight),
+             _stat("Price", card.get("price", "—"), size=size, tight=tight),
+             _stat("Stock", stock_text, stock_role, f"{stock_role}_soft", "fs_m" if with_map else "fs_l", tight)]
+    department = Text(text=f"Department: {card['department']}", role="muted", size_role="fs_s") \
+        if card.get("department") else None
+    if aisle_map is None:
+        body.add_widget(Text(text=card.get("name", ""), size_role="fs_xl", bold=True))
+        body.add_widget(_grid(3, stats))
+        if department is not None:
+            body.add_widget(department)
+    else:  # the answer sentence names the product already
+        body.add_widget(_beside([aisle_map] + ([department] if department else []), stats))
+
+
+def _beside(left: list[Widget], right: list[Widget]) -> BoxLayout:
+    """Two stacks side by side (the map and its caption; the facts), as tall as the taller one."""
+    t = _t()
+    row = BoxLayout(size_hint_y=None, spacing=t.gap)
+    columns = tuple(BoxLayout(orientation="vertical", size_hint=(share, None), spacing=t.gap * 0.5,
+                              pos_hint={"top": 1}) for share in (0.66, 0.34))
+
+    def fit(*_):
+        for column in columns:
+            column.height = column.minimum_height
+        row.height = max(column.height for column in columns)
+    for column, widgets in zip(columns, (left, right)):
+        for widget in widgets:
+            column.add_widget(widget)
+        column.bind(minimum_height=fit)
+        row.add_widget(column)
+    fit()
+    return row
 
 
 def _products(card, body, actions):
@@ -185,6 +224,7 @@ def _products(card, body, actions):
         p.add_widget(Text(text=line, role="muted" if stock > 0 else "danger", size_role="fs_m"))
         p.bind(minimum_height=p.setter("height"))
         body.add_widget(p)
+    _add_map(body, [str(item.get("aisle", "")) for item in card.get("items", [])])  # one map for all
 
 
 def _hours(card, body, actions):
@@ -276,13 +316,14 @@ def _info(card, body, actions):
 
 
 def _choice(card, body, actions):
+    """Which one: two intents the model could not tell apart, or the products a name fits."""
     labels = actions.labels or {}
-    options = [o for o in card.get("options", []) if o in labels]
-    if options:
+    names = [p["name"] for p in card.get("products", []) if p.get("name")]
+    texts = names or [labels[o][0].upper() + labels[o][1:] for o in card.get("options", []) if o in labels]
+    if texts:
         box = _stack()
-        for o in options:
-            text = labels[o]
-            box.add_widget(_chip(text[0].upper() + text[1:], lambda text=text: actions.submit(text)))
+        for text in texts:
+            box.add_widget(_chip(text, lambda text=text: actions.submit(text)))
         body.add_widget(box)
 
 
@@ -329,6 +370,7 @@ def _department(card, body, actions):
     if aisles:
         where = ("Aisle " if len(aisles) == 1 else "Aisles ") + ", ".join(aisles) if aisles[0].isdigit() else aisles[0]
         body.add_widget(_stat(card.get("name", "Where"), where, "primary_soft_ink", "primary_soft"))
+        _add_map(body, aisles)
 
 
 def _names(card, body, actions, phrase):
