@@ -172,6 +172,8 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
         seen["order"] = (app.current, [t for t in texts() if t in ("Ready to collect", "Collect Point")])
         ctl.said("I want to scan my receipt"); d.pump()
         seen["scan"] = app.current
+        ctl.said("make the text bigger"); d.pump()
+        seen["large_text"] = app.theme.large_text
         ctl.said("I want to talk to a person"); d.pump()
         seen["handoff"] = app.current
         ctl.said("cancel"); d.pump()
@@ -179,8 +181,10 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
         ctl.said("goodbye"); d.pump()
         seen["goodbye"] = app.current
         seen["asked"] = calls("ask_rating")
+        fbs, shown = app.screen("feedback"), []
+        fbs.bind(phase=lambda screen, phase: shown.append((phase, screen.thanks_text)))
         ctl.said("four stars"); d.pump()
-        seen["rated"] = (app.current, "Thank you for your feedback!" in texts())
+        seen["rated"] = shown[:1]
         seen["asked_after"] = calls("ask_rating")[1:]
         seen["stored"] = [tuple(r) for r in assistant.journal._conn.execute("SELECT rating FROM feedback")]
         d.pump(40)
@@ -191,9 +195,9 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
     assert r["order"][0] == "conversation" and set(r["order"][1]) == {"Ready to collect", "Collect Point"}
     assert r["handoff"] == "handoff"
     assert r["cancelled"] == ["conversation", {}]
-    assert r["scan"] == "scan"
+    assert r["scan"] == "scan" and r["large_text"]
     assert r["goodbye"] == "feedback" and r["asked"] == [["ask_rating", True]]
-    assert r["rated"] == ["feedback", True] and r["stored"] == [[4]]
+    assert r["rated"] == [["thanks", "Thank you for your feedback!"]] and r["stored"] == [[4]]
     assert r["asked_after"] == [["ask_rating", False]]  # answered: a later "five" is a new request
     assert r["final"] == "attract" and r["feedback"] == []  # stored once, by the spoken answer
 
