@@ -35,7 +35,9 @@ def test_events_drive_the_screens_and_idle_clears_the_customer(tmp_path):
         seen["listening_indicator"] = app.root.ids.top.ids.microphone_indicator.label
         seen["meter"] = app.screen("conversation").ids.meter.level
 
-        ctl.said("how much is the claw hammer"); d.pump()
+        ctl.said("how much is the claw hammer"); d.pump(20)
+        # The words heard just before the answer came in the same 0.1 s: they must not come back.
+        seen["partial_after_answer"] = app.partial
         ctl.emit(ListeningChanged(False)); d.pump()
         seen["answer_screen"] = app.current
         seen["answer_texts"] = [t for t in texts() if "Claw Hammer" in t or "claw hammer" in t or "$" in t]
@@ -70,7 +72,7 @@ def test_events_drive_the_screens_and_idle_clears_the_customer(tmp_path):
     assert r["start"] == "attract" and r["arrived"] == "welcome" and r["begun"] == 1
     assert r["partial_screen"] == "conversation" and r["partial_shown"]
     assert r["listening_indicator"] == "Listening" and r["meter"] > 0.5
-    assert r["answer_screen"] == "conversation"
+    assert r["answer_screen"] == "conversation" and r["partial_after_answer"] == ""
     assert any("Stanley 16 oz Claw Hammer is $14.98." == t for t in r["answer_texts"]), r["answer_texts"]
     assert any("You said" in t and "how much is the claw hammer" in t for t in r["answer_texts"])
     assert r["aisle"]

@@ -51,6 +51,7 @@ log = logging.getLogger("kiosk.ui")
 SCREENS = ("attract", "welcome", "conversation", "scan", "handoff", "feedback")
 # Screens that never show anything the customer said or showed: kept when a session ends.
 KEEP_ON_RESET = frozenset({"attract", "welcome"})
+LIVE_UPDATE_S = 0.1  # the level meter and the words being heard are redrawn at most this often
 HANDOFF_IDLE_FACTOR = 3.0  # waiting for staff (a ticket is open) is not being idle: a longer limit
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch", "pt": "Português",
                   "zh": "中文", "vi": "Tiếng Việt", "ko": "한국어", "ar": "العربية", "tl": "Tagalog"}
@@ -97,6 +98,9 @@ class KioskApp(App):
         self._last_activity = now()
         self._ui_ended: tuple[str, float] | None = None  # (reason, when) of the last end() we asked for
         self.responses = self._load_responses(language)
+        self._live_pending: dict[str, Any] = {}
+        self._live_shown_at = 0.0
+        self._live_event = None
 
     def on_ticket(self, _app, ticket) -> None:
         self.ticket_number = str(ticket.get("number") or "")
@@ -192,7 +196,7 @@ class KioskApp(App):
             self._answered(event)
         elif isinstance(event, PartialTranscript):
             self.activity()
-            self.partial = event.text
+            self._live_update(partial=event.text)
             if event.text and self.current in ("attract", "welcome"):
                 self.show("conversation")  # the runtime opened the session for what it heard
         elif isinstance(event, ListeningChanged):
@@ -200,11 +204,12 @@ class KioskApp(App):
             if event.listening:
                 self.activity()
             else:
+                self._live_pending.pop("audio_level", None)
                 self.audio_level = 0.0
         elif isinstance(event, AudioLevel):
             from kiosk.ui.widgets import LevelMeter
 
-            self.audio_level = LevelMeter.from_dbfs(event.dbfs)
+            self._live_update(audio_level=LevelMeter.from_dbfs(event.dbfs))
         elif isinstance(event, HandoffUpdate):
             self._handoff_update(dict(event.ticket))
         elif isinstance(event, ScanGuidance):
@@ -230,8 +235,27 @@ class KioskApp(App):
         elif isinstance(event, WorkerRestarted):
             log.info("runtime worker %s restarted (%s)", event.worker, event.error)
 
+    def _live_update(self, **values) -> None:
+        """The level meter (10 a second) and the words being heard (5 a second) arrive unaligned, and
+        each change redraws the whole window: shown together, at most every LIVE_UPDATE_S, they cost
+        one redraw where they cost two. The first after a pause is shown at once."""
+        self._live_pending.update(values)
+        wait = self._live_shown_at + LIVE_UPDATE_S - time.monotonic()
+        if wait <= 0:
+            self._show_live()
+        elif self._live_event is None:
+            self._live_event = Clock.schedule_once(self._show_live, wait)
+
+    def _show_live(self, *_dt) -> None:
+        self._live_event = None
+        self._live_shown_at = time.monotonic()
+        values, self._live_pending = self._live_pending, {}
+        for name, value in values.items():
+            setattr(self, name, value)
+
     def _answered(self, ev: Answered) -> None:
         self.activity()
+        self._live_pending.pop("partial", None)  # words still on their way: the answer replaces them
         self.partial = ""
         card = ev.card or {}
         kind = card.get("kind")
@@ -368,6 +392,7 @@ class KioskApp(App):
             screen.clear()
             if screen.name not in KEEP_ON_RESET:
                 self.sm.remove_widget(screen)
+        self._live_pending.clear()
         self.partial = ""
         self.scan_hint = ""
         self.ticket = {}
