@@ -103,7 +103,7 @@ def test_touch_alone_reaches_the_controller(tmp_path):
         seen["hours_card"] = [t for t in texts() if "open from" in t or t == "OPENING HOURS"]
 
         # "Which one?": the products a name fits are buttons; a tap answers with the product's name.
-        ctl.emit(Answered("speech", "Which one: the Stanley 16 oz Claw Hammer or the Estwing 20 oz Rip Hammer?",
+        ctl.emit(Answered("speech", "Which one: the Stanley Claw Hammer or the Estwing Rip Hammer?",
                           {"kind": "choice", "options": ["TH-1001", "TH-1002"],
                            "products": [{"sku": "TH-1001", "name": "Stanley 16 oz Claw Hammer"},
                                         {"sku": "TH-1002", "name": "Estwing 20 oz Rip Hammer"}]}, None))
