@@ -34,7 +34,9 @@ class ConversationScreen(KioskScreen):
         self.keyboard.bind(on_enter=lambda _kb, text: self._typed(text))
         self.ids.kb_slot.add_widget(self.keyboard)
         self.keyboard.target = self.ids.typed
-        self._area_children = None
+        # Held here: kv ids are weak, and one of the two is always out of the tree (see _place).
+        self._body, self._kb_panel = self.ids.body, self.ids.kb_panel
+        self._place()
         self._build_tiles()
         self._show_intro()
         self.app.theme.bind(version=self._restyle_cards)
@@ -102,6 +104,19 @@ class ConversationScreen(KioskScreen):
             self._show_intro()
 
     # -- keyboard --------------------------------------------------------------------------------
+    def on_keyboard_open(self, *_):
+        self._place()
+
+    def _place(self) -> None:
+        """Only one of the answer area and the keyboard is in the tree: a widget moved off screen
+        or made transparent is still drawn (its 40 keys cost the UI thread on every frame)."""
+        area = self.ids.area
+        shown, hidden = (self._kb_panel, self._body) if self.keyboard_open else (self._body, self._kb_panel)
+        if hidden.parent is area:
+            area.remove_widget(hidden)
+        if shown.parent is None:
+            area.add_widget(shown)
+
     def open_keyboard(self, mode: str = "text") -> None:
         self.app.activity()
         self.keyboard.mode = self.kb_mode = "numbers" if mode == "numbers" else "text"
