@@ -436,8 +436,10 @@ class KioskApp(App):
             self.end_session("idle")
             return
         warn = min(15.0, limit * 0.25)
-        self.idle_warning = idle >= limit - warn
-        self.idle_left = math.ceil(limit - idle)
+        warning = idle >= limit - warn
+        if warning:  # the countdown is text on screen: changing it while hidden redraws the window each second
+            self.idle_left = math.ceil(limit - idle)
+        self.idle_warning = warning
 
 
 def _safe(get: Callable[[], Any]) -> Any:
