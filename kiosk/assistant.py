@@ -143,7 +143,8 @@ class Assistant:
         return self._record(u, Decision("answer", intent=intent), reply, text, started, now)
 
     def _rated(self, rating: SpokenRating, text: str, started: float) -> TurnResult:
-        """A spoken answer to the Feedback screen: stored like a tapped one, once per visit."""
+        """A spoken answer to the Feedback screen, stored like a tapped one; the question is then
+        answered, so a later "five" is a request again."""
         session_id = self.session_id or self._just_ended
         assert session_id is not None
         self._rating_asked = False

@@ -23,7 +23,7 @@ _WANT = (r"(?:i (?:want|would like|'d like|need|wanna) to |i'?d like to |can i |
          r"i (?:want|would like|'d like) you to )?")
 _SCAN = re.compile(
     rf"^(?:ok |okay |um |so |hi |hello )?{_WANT}"
-    rf"(?:(?:scan|read|check) {_THINGS}(?: (?:for me|please|here|now))?"
+    rf"(?:(?:scan|read) {_THINGS}(?: (?:for me|please|here|now))?"
     rf"|(?:show|hold up|hold) {_THINGS} (?:up )?(?:to|for|in front of) (?:you|the camera|the scanner)"
     rf"|(?:show|hold up) you {_THINGS}"
     rf"|(?:use|open|start|turn on) (?:the )?(?:camera|scanner)"

@@ -89,8 +89,9 @@ def _unique(texts: Iterable[str]) -> tuple[str, ...]:
 def build_domain(intents: str | Path, catalog: Catalog, profile: StoreProfile) -> DomainLanguage:
     """The domain language from the intent definitions (YAML file/dir or CSV) and the store data."""
     dataset = load_dataset(intents)
-    # The Feedback screen's question is answered by voice too ("four stars", "no thanks").
     sentences = [e.text for e in dataset.examples if e.label != OOS]
+    # Said to the kiosk rather than the shop: ratings on the Feedback screen ("four stars") and its
+    # own commands ("I want to scan my receipt"), so they can be heard as well as typed.
     sentences += [*SPOKEN_ANSWERS, *SPOKEN_COMMANDS]
     names: list[str] = []
     for product in catalog:

@@ -166,7 +166,8 @@ class Listener:
         if not getattr(self.assistant, "rating_asked", False):
             return None
         rejected = transcript.details.get("grammar_rejected") or {}
-        candidates = [transcript.text, rejected.get("text") or "", *(text for text, _ in transcript.alternatives)]
+        candidates = [transcript.text, rejected.get("text") or "",
+                      *(text for text, _ in transcript.alternatives)]
         return next((text for text in candidates if text and spoken_rating(text) is not None), None)
 
     def _finish(self, ended_s: float, reason: str) -> Heard:
