@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.dialogue.commands import SPOKEN_COMMANDS, kiosk_command
+from kiosk.dialogue.commands import kiosk_command
 from kiosk.events import ScanFacts
 
 
@@ -25,10 +25,6 @@ def test_asking_to_scan_is_the_scan_command(said):
 ])
 def test_other_requests_are_not_commands(said):
     assert kiosk_command(said) is None
-
-
-def test_every_phrase_the_recogniser_expects_is_a_command():
-    assert all(kiosk_command(text) is not None for text in SPOKEN_COMMANDS)
 
 
 def test_the_command_opens_the_scan_screen_and_keeps_the_pending_question(assistant):

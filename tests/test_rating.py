@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.dialogue.rating import SPOKEN_ANSWERS, spoken_rating
+from kiosk.dialogue.rating import spoken_rating
 
 
 @pytest.mark.parametrize("said, stars", [
@@ -31,8 +31,21 @@ def test_a_request_is_not_a_rating(said):
     assert spoken_rating(said) is None
 
 
-def test_every_phrase_the_recogniser_expects_is_understood():
-    assert all(spoken_rating(text) is not None for text in SPOKEN_ANSWERS)
+def test_a_rating_the_grammar_doubted_is_taken_only_while_the_question_is_asked(assistant):
+    """The Listener's choice: with the question up, the grammar's rejected "one star" beats the open
+    pass's nonsense; without it, what the open pass heard stands (a real recogniser result shape)."""
+    from kiosk.speech.engine import Transcript
+    from kiosk.speech.listener import Listener
+
+    heard = Transcript("will you start", 0.8, accepted=True, engine="pocketsphinx", mode="open",
+                       details={"grammar_rejected": {"text": "one star", "confidence": 0.17}})
+    listener = Listener(engine=None, assistant=assistant, endpointer=None)
+    assert listener._rating_heard(heard) is None
+    assistant.turn("goodbye")
+    assistant.ask_rating(True)
+    assert listener._rating_heard(heard) == "one star"
+    assert listener._rating_heard(Transcript("where are the restrooms", 0.9, accepted=True,
+                                             engine="pocketsphinx", mode="grammar")) is None
 
 
 def _ratings(assistant):

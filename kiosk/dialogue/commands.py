@@ -58,14 +58,3 @@ def kiosk_command(text: str) -> Command | None:
         return "high_contrast"
     return None
 
-
-# Spoken forms for the recogniser's domain grammar, so the commands can be heard as well as typed.
-SPOKEN_COMMANDS: tuple[str, ...] = (
-    "i want to scan my receipt", "i want to scan a barcode", "i want to scan my order", "scan my receipt",
-    "scan my order slip", "scan the barcode", "scan a qr code", "scan this", "can i scan my receipt",
-    "can i scan the barcode", "let me show you my receipt", "i'd like to scan my id",
-    "show my receipt to the camera", "open the camera", "use the scanner", "how do i scan my receipt",
-    "can you read my receipt", "can you scan this for me", "scan my order",
-    "make the text bigger", "bigger text please", "i can't read this", "zoom in",
-    "high contrast", "turn on high contrast", "make it easier to see",
-)

@@ -77,12 +77,3 @@ def spoken_rating(text: str) -> SpokenRating | None:
     # Only filler may remain: "it was great" is an answer, "great where are the drills" is not.
     return SpokenRating(found) if not rest.strip() else None
 
-
-# What the recogniser should expect while the question is on screen (spoken form, for its grammar).
-SPOKEN_ANSWERS: tuple[str, ...] = (
-    "one", "two", "three", "four", "five", "one star", "two stars", "three stars", "four stars", "five stars",
-    "three out of five", "four out of five", "five out of five", "i'd give it a four", "i'd give it a five",
-    "excellent", "very good", "good", "fair", "poor", "it was great", "it was good", "it was okay",
-    "it was excellent", "it was very good", "it was poor", "it was bad", "terrible", "amazing", "great",
-    "no thanks", "no thank you", "skip", "not now",
-)
