@@ -143,6 +143,7 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
         "tts": config.tts.model_copy(update={"enabled": False}),
     })
     runtime = build_runtime(config, database=str(tmp / "kiosk.db"))
+    # KIOSK_BENCH_TRANSITIONS=0: instant screen changes, to see what the fades cost.
     app = KioskApp(runtime, config.ui, idle_timeout_s=3600, language="en", start_controller=True,
                    transitions=os.environ.get("KIOSK_BENCH_TRANSITIONS", "1") == "1")
     out: dict = {}
@@ -190,7 +191,7 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
                ui_cpu_ms_p95=round(_percentile(cpu, 0.95), 2) if cpu else None,
                slow_frames_ui_cpu_ms_median=round(statistics.median(
                    c for f, c in zip(frames, cpu) if f > 33) if any(f > 33 for f in frames) else 0, 2),
-               peak_rss_mb=round(_peak_rss_mb() + children_mb, 1), speech_process_mb=round(children_mb, 1))
+               peak_rss_mb=round(_peak_rss_mb() + children_mb, 1), child_processes_mb=round(children_mb, 1))
     return out
 
 

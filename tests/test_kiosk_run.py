@@ -20,23 +20,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from make_scenes import write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _walk_up_video(path: Path, seconds: float = 14.0, fps: float = 10.0) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
     scene = np.full((480, 640, 3), (185, 195, 200), np.uint8)
     cv2.rectangle(scene, (0, 380), (640, 480), (90, 90, 100), -1)
+    frames = []
     for i in range(int(seconds * fps)):
         frame = scene.copy()
         if i >= 10:  # someone comes in from the left and stays, shifting their weight
             x = min(260, 40 + (i - 10) * 20) + int(6 * np.sin(i / 2))
             cv2.rectangle(frame, (x, 110), (x + 110, 470), (60, 50, 45), -1)
             cv2.circle(frame, (x + 55, 85), 38, (80, 90, 120), -1)
-        writer.write(frame)
-    writer.release()
-    return path
+        frames.append(frame)
+    return write_video(path, frames, fps)
 
 
 def _request_wav(path: Path) -> Path:

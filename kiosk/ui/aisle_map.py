@@ -9,6 +9,7 @@ load Kivy (it reads its config and takes over logging on import).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
@@ -147,13 +148,23 @@ def map_for(aisles: Iterable[str]) -> Widget | None:
     """A map highlighting these aisles, or None (no store layout, or none of them is on it)."""
     layout = running_layout()
     known = layout.known(aisles) if layout is not None else ()
-    return __getattr__("AisleMap")(layout=layout, highlight=list(known)) if known else None
+    return _widget_class()(layout=layout, highlight=list(known)) if known else None
 
 
+@functools.cache
 def _widget_class() -> type:
     from kivy.app import App
     from kivy.core.text import Label as CoreLabel
-    from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
+    from kivy.graphics import (
+        Color,
+        Ellipse,
+        Line,
+        PopMatrix,
+        PushMatrix,
+        Rectangle,
+        RoundedRectangle,
+        Translate,
+    )
     from kivy.properties import ListProperty, ObjectProperty
     from kivy.uix.widget import Widget
 
@@ -178,22 +189,32 @@ def _widget_class() -> type:
         def __init__(self, **kwargs):
             kwargs.setdefault("size_hint_y", None)
             super().__init__(**kwargs)
+            self._shift: Translate | None = None
             App.get_running_app().theme.bind(version=self._redraw)
-            self.bind(pos=self._redraw, size=self._redraw, layout=self._redraw, highlight=self._redraw)
+            # Drawn at the origin and moved by a Translate: scrolling the card moves it without
+            # rebuilding the map on every frame.
+            self.bind(pos=self._move, size=self._redraw, layout=self._redraw, highlight=self._redraw)
             self.bind(width=self._fit, layout=self._fit)
             self._fit()
 
         def _fit(self, *_):
             self.height = self.width * (self.layout.aspect if self.layout else 0)
 
+        def _move(self, *_):
+            if self._shift is not None:
+                self._shift.xy = self.pos
+
         def _redraw(self, *_):
             self.canvas.clear()
+            self._shift = None
             if self.layout is None or self.width < 2:
                 return
             t = App.get_running_app().theme
-            x0, y0, w, h = self.x, self.y, self.width, self.height
+            x0, y0, w, h = 0.0, 0.0, self.width, self.height
             lit = {n.casefold() for n in self.highlight}
             with self.canvas:
+                PushMatrix()
+                self._shift = Translate(*self.pos)
                 line = max(1.0, t.unit * 1.5)
                 Color(*(t.outline if t.high_contrast else t.mix(t.outline, t.muted, 0.35)))
                 d0, d1 = (x0 + self.layout.door[0] * w, x0 + self.layout.door[1] * w)
@@ -210,6 +231,7 @@ def _widget_class() -> type:
                     for place in group:
                         self._place(t, place, place.name.casefold() in lit, size, wrap)
                 self._here(t)
+                PopMatrix()
 
         def _type_size(self, t, places: tuple[Place, ...], wrap: bool) -> float:
             size = t.fs_xs
@@ -226,7 +248,7 @@ def _widget_class() -> type:
             return too_wide or tex.width > pw - 2 or tex.height > ph - 2
 
         def _place(self, t, place: Place, on: bool, size: float, wrap: bool) -> None:
-            px, py = self.x + place.x * self.width, self.y + place.y * self.height
+            px, py = place.x * self.width, place.y * self.height  # from the map's corner (see _shift)
             pw, ph = place.w * self.width, place.h * self.height
             radius = min(pw * 0.22, t.unit * 5)
             Color(*(t.primary if on else t.surface_alt))
@@ -240,7 +262,7 @@ def _widget_class() -> type:
                                                        round(py + (ph - tex.height) / 2)))
 
         def _here(self, t) -> None:
-            hx, hy = self.x + self.layout.here[0] * self.width, self.y + self.layout.here[1] * self.height
+            hx, hy = self.layout.here[0] * self.width, self.layout.here[1] * self.height
             r = t.unit * 5
             Color(*t.text)
             Ellipse(pos=(hx - r, hy - r), size=(2 * r, 2 * r))
@@ -254,7 +276,5 @@ def _widget_class() -> type:
 def __getattr__(name: str) -> Any:
     # `AisleMap` is built on first use (PEP 562), so importing this module does not import Kivy.
     if name == "AisleMap":
-        if "AisleMap" not in globals():
-            globals()["AisleMap"] = _widget_class()
-        return globals()["AisleMap"]
+        return _widget_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

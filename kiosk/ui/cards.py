@@ -173,14 +173,14 @@ def _product(card, body, actions):
     in_stock = isinstance(stock, int) and stock > 0
     aisle = str(card.get("aisle", "—"))
     aisle_map = map_for([aisle])
-    with_map = aisle_map is not None  # the map beside the facts: the whole answer fits without scrolling
-    size, tight = ("fs_m", True) if with_map else ("fs_xl", False)
+    tight = aisle_map is not None  # smaller facts beside the map: the whole answer fits without scrolling
+    size = "fs_m" if tight else "fs_xl"
     stock_text = f"{stock} in stock" if in_stock else "Out of stock"
     stock_role = "success" if in_stock else "danger"
     where = "Aisle" if aisle.isdigit() else "Where"
     stats = [_stat(where, aisle, "primary_soft_ink", "primary_soft", size, tight),
              _stat("Price", card.get("price", "—"), size=size, tight=tight),
-             _stat("Stock", stock_text, stock_role, f"{stock_role}_soft", "fs_m" if with_map else "fs_l", tight)]
+             _stat("Stock", stock_text, stock_role, f"{stock_role}_soft", "fs_m" if tight else "fs_l", tight)]
     department = Text(text=f"Department: {card['department']}", role="muted", size_role="fs_s") \
         if card.get("department") else None
     if aisle_map is None:
