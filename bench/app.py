@@ -13,7 +13,8 @@ offscreen (SDL's offscreen driver, Mesa llvmpipe: the GPU is the CPU here), 1280
   the camera preview is drawn and live scanning runs too; baseline: the same screens with
   camera and microphone off;
 - UI thread CPU per frame (time.thread_time): what the UI itself spends, as against waiting for the
-  GIL, the renderer's threads or a free core;
+  GIL, the renderer's threads or a free core; whole-window redraws per second; and the CPU each
+  thread used in the run, by name (the runtime names its threads, see name_os_thread);
 - peak RSS (VmHWM) of the whole app with PocketSphinx loaded — the app's process plus any child
   process it starts — after the busy run. Measured twice:
   with Mesa's llvmpipe (the renderer the frame times come from) and with softpipe, which has no
@@ -59,6 +60,17 @@ def _peak_rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def _rss_split_mb() -> dict[str, float]:
+    """Resident memory now, by kind: anonymous (heaps, textures in RAM) and file-backed (the code
+    of the libraries, shared with any other process that maps them; the kernel can drop it)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            out[key] = round(int(line.split()[1]) / 1024, 1)
+    return out
+
+
 def _children_peak_rss_mb() -> float:
     """The speech process (and any other child) counts too: it is part of the app."""
     total = 0.0
@@ -70,6 +82,21 @@ def _children_peak_rss_mb() -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+def _thread_cpu_s() -> dict[str, float]:
+    """CPU seconds used so far by each of this process's threads, summed by thread name."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = name.rstrip("0123456789:-") or name  # llvmpipe-0, llvmpipe-1 … count as one
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
 
 
 def _speech_file(folder: Path) -> Path:
@@ -88,7 +115,11 @@ def _summary(runs: list[dict]) -> dict:
     keys = ("frame_ms_p50", "frame_ms_p95", "ui_cpu_ms_p50", "ui_cpu_ms_p95", "slow_frames_ui_cpu_ms_median",
             "peak_rss_mb")
     out = {f"median_{k}": round(statistics.median(r[k] for r in runs), 2) for k in keys}
+    out["median_draws_per_s"] = round(statistics.median(r.get("draws", 0) for r in runs) / BUSY_S, 1)
     out["runs_frame_ms_p95"] = [r["frame_ms_p95"] for r in runs]
+    # Where the two cores went during the median run: the renderer's threads, each worker, the UI.
+    middle = sorted(runs, key=lambda r: r["frame_ms_p95"])[len(runs) // 2]
+    out["median_run_thread_cpu_s"] = middle.get("thread_cpu_s", {})
     out["frames_per_run"] = [r["frames"] for r in runs]
     return out
 
@@ -149,7 +180,7 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
     out: dict = {}
     frames: list[float] = []
     cpu: list[float] = []  # the UI thread's own CPU time per frame: its work, not its waiting
-    state = {"last": None, "until": None, "cpu": 0.0}
+    state = {"last": None, "until": None, "cpu": 0.0, "threads": {}}
 
     def on_frame(_dt):
         now, used = time.perf_counter(), time.thread_time()
@@ -162,6 +193,10 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
             Clock.schedule_once(start_measuring, 1.0)
         if state["until"] is not None and now >= state["until"]:
             app.stop()
+            out["rss_now_mb"] = _rss_split_mb()
+            ended = _thread_cpu_s()
+            out["thread_cpu_s"] = dict(sorted(((k, round(v - state["threads"].get(k, 0.0), 2))
+                                               for k, v in ended.items()), key=lambda kv: -kv[1])[:8])
 
     screen = os.environ.get("KIOSK_BENCH_SCREEN", "scan")
 
@@ -177,8 +212,16 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
         Clock.schedule_interval(back_to_screen, 1.0)
         runtime.start_listening()
         # Give PocketSphinx time to load before the clock starts (it loads in the background).
-        Clock.schedule_once(lambda _dt: state.update(until=time.perf_counter() + BUSY_S), 4.0)
+        Clock.schedule_once(lambda _dt: state.update(until=time.perf_counter() + BUSY_S,
+                                                     threads=_thread_cpu_s()), 4.0)
 
+    from kivy.core.window import Window
+
+    def on_flip(*_):
+        if state["until"] is not None:
+            out["draws"] = out.get("draws", 0) + 1
+
+    Window.bind(on_flip=on_flip)
     Clock.schedule_interval(on_frame, 0)
     try:
         app.run()

@@ -384,6 +384,9 @@ def test_stop_is_prompt_with_every_worker_running(config, clock, tmp_path, runti
     assert runtime.camera_live and runtime.microphone_live
     runtime.start_listening()
     events.wait_for(lambda e: isinstance(e, ListeningChanged) and e.listening)
+    # A technician's `top -H` shows which worker is busy, not a column of "python" (Linux: 15 bytes).
+    os_names = {(task / "comm").read_text().strip() for task in Path("/proc/self/task").iterdir()}
+    assert os_names >= {"kiosk-core", "kiosk-camera", "kiosk-audio", "kiosk-speaker", "kiosk-housekeep"}
     began = time.monotonic()
     runtime.stop()
     assert time.monotonic() - began < 2.0

@@ -215,6 +215,18 @@ def test_scan_screen_previews_and_shows_the_result(tmp_path):
         seen["preview_size"] = list(scan.ids.preview.texture.size)
         u = scan.ids.preview.texture.tex_coords
         seen["mirrored"] = u[0] > u[2]  # the left edge of the picture shows the camera's right
+        # The picture follows the camera, and a frame it already shows is not drawn again.
+        from kivy.core.window import Window
+        flips = []
+        Window.bind(on_flip=lambda *_: flips.append(1))
+        d.pump(4); flips.clear()
+        before = bytes(scan.ids.preview.texture.pixels)
+        scan._pull(); d.pump(4)
+        seen["redraws_same_frame"] = len(flips)
+        ctl.frame = 255 - ctl.frame
+        scan._pull(); d.pump(4)
+        seen["redraws_new_frame"] = len(flips)
+        seen["picture_changed"] = bytes(scan.ids.preview.texture.pixels) != before
         ctl.emit(ScanGuidance("move_closer")); d.pump()
         seen["hint"] = scan.ids.hint.text
         ctl.scanned(ScanFacts("order", order_number="846078")); d.pump()
@@ -237,6 +249,7 @@ def test_scan_screen_previews_and_shows_the_result(tmp_path):
     """, camera=True)
     assert r["start_scan"] == 1 and r["frame"] and r["preview_size"] == [640, 480] and r["mirrored"]
     assert r["unmirrored"]
+    assert r["redraws_same_frame"] == 0 and r["redraws_new_frame"] >= 1 and r["picture_changed"]
     assert r["hint"] == "Please hold it a little closer."
     assert r["result"][0] == "scan" and any("Order 846078 was refunded" in t for t in r["result"][1])
     assert r["after_done"] == ["conversation", 1, True] and "Refunded" in r["conversation_card"]
@@ -268,6 +281,13 @@ def test_large_text_and_high_contrast_switch_on_screen_then_attract_dims(tmp_pat
         seen["reset"] = [app.theme.large_text, app.theme.high_contrast]
         advance(61)  # ui.dim_after_s = 60 with nobody around
         seen["dim"] = [app.current, app.dimmed]
+        # "Say hello" is offered only where a voice can wake the kiosk.
+        headline = app.screen("attract").ids.headline
+        seen["headline"] = [headline.text]
+        ctl.emit(DeviceStatus("camera", "live")); ctl.emit(DeviceStatus("microphone", "live")); d.pump()
+        seen["headline"].append(headline.text)
+        app.hands_free = False; d.pump()  # push-to-talk: speaking needs a tap first
+        seen["headline"].append(headline.text)
         ctl.emit(CustomerApproaching(t=0.0, distance_m=1.2)); d.pump()
         seen["approach"] = app.dimmed
         advance(61)
@@ -281,6 +301,7 @@ def test_large_text_and_high_contrast_switch_on_screen_then_attract_dims(tmp_pat
     assert r["selected"] == [True, True]
     assert r["reset"] == [False, False]  # the next customer starts with the configured defaults
     assert r["dim"] == ["attract", True] and r["approach"] is False
+    assert r["headline"] == ["Tap to start", "Tap or say hello", "Tap to start"]
     assert r["woken"] == ["welcome", False, 2]
 
 

@@ -84,6 +84,11 @@ class Controller(Protocol):
     def microphone_live(self) -> bool: ...
 
     @property
+    def hands_free(self) -> bool:
+        """The microphone opens on its own when the camera sees a customer (endpoint.mode
+        "hands_free"), so "say hello" can wake the kiosk; otherwise speaking needs a tap first."""
+
+    @property
     def store_name(self) -> str: ...
 
     @property

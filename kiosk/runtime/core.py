@@ -232,6 +232,10 @@ class KioskRuntime:
         return self._devices.get("microphone") == "live"
 
     @property
+    def hands_free(self) -> bool:
+        return self.config.endpoint.mode == "hands_free"
+
+    @property
     def store_name(self) -> str:
         return self.assistant.answerer.profile.name
 

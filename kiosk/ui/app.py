@@ -69,6 +69,7 @@ class KioskApp(App):
     current = StringProperty("attract")
     camera_state = StringProperty("off")
     microphone_state = StringProperty("off")
+    hands_free = BooleanProperty(False)  # the camera seeing someone opens the microphone
     speaker_state = StringProperty("off")
     listening = BooleanProperty(False)
     audio_level = NumericProperty(0.0)  # 0..1 for the level meter
@@ -132,6 +133,7 @@ class KioskApp(App):
             self.controller.start()  # after subscribe: its DeviceStatus events must reach us
         self.camera_state = "live" if _safe(lambda: self.controller.camera_live) else self.camera_state
         self.microphone_state = "live" if _safe(lambda: self.controller.microphone_live) else self.microphone_state
+        self.hands_free = bool(_safe(lambda: self.controller.hands_free))
         Clock.schedule_interval(self._tick, 0.5)
         return root
 

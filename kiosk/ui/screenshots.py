@@ -41,8 +41,10 @@ class StillController:
     unless asked to pretend (screenshots). Every call is recorded in `calls` for tests."""
 
     def __init__(self, assistant, *, quick_actions: list[tuple[str, str]] | None = None,
-                 camera: bool = False, microphone: bool = False, frame: np.ndarray | None = None):
+                 camera: bool = False, microphone: bool = False, frame: np.ndarray | None = None,
+                 hands_free: bool = True):
         self.assistant = assistant
+        self.hands_free = hands_free
         self.calls: list[tuple] = []
         self._callback: Callable | None = None
         self._quick = [tuple(q) for q in (quick_actions or [])]

@@ -1,5 +1,6 @@
-"""Attract: the store's name and "Tap or say hello"; dims when nobody is around, wakes on a touch or
-when the camera sees someone arrive (the app opens the session and shows Welcome)."""
+"""Attract: the store's name and "Tap or say hello" ("Tap to start" when a voice cannot wake it: no
+camera, no microphone or push-to-talk); dims when nobody is around, wakes on a touch or when the
+camera sees someone arrive (the app opens the session and shows Welcome)."""
 
 from __future__ import annotations
 

@@ -65,6 +65,8 @@ class ScanScreen(KioskScreen):
 
     def on_kv_post(self, *_):
         self._texture: Texture | None = None
+        self._uploaded: np.ndarray | None = None  # the camera's frame now on screen (same object)
+        self._uploaded_for: tuple[float, float] = (0.0, 0.0)  # and the preview size it was fitted to
         self._event = None
         self._result: Answered | None = None
         self.app.bind(scan_hint=self._hint, camera_state=self._camera_changed)
@@ -134,9 +136,14 @@ class ScanScreen(KioskScreen):
             frame = None
         if frame is None or getattr(frame, "ndim", 0) != 3 or frame.shape[2] != 3:
             return
+        view_w, view_h = self.ids.preview.size
+        if frame is self._uploaded and (view_w, view_h) == self._uploaded_for:
+            # The camera has not delivered a newer frame (its rate is below ours, or it is dim and
+            # slow): the same picture again would cost a whole-window redraw for nothing.
+            return
+        self._uploaded, self._uploaded_for = frame, (view_w, view_h)
         # Shrunk to the pixels it is shown at before upload: less to copy and upload 12 times a
         # second (OpenCV does it without holding the GIL); the frame is never kept either way.
-        view_w, view_h = self.ids.preview.size
         height, width = frame.shape[:2]
         scale = min(1.0, view_w / width, view_h / height) if view_w > 0 and view_h > 0 else 1.0
         if scale < 0.95:
@@ -159,6 +166,7 @@ class ScanScreen(KioskScreen):
     def _drop_picture(self):
         self.ids.preview.texture = None
         self._texture = None
+        self._uploaded = None
         self.has_frame = False
 
     # -- guidance and result ---------------------------------------------------------------------
