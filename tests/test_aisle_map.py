@@ -95,6 +95,34 @@ def test_the_way_leads_from_you_are_here_to_the_aisle_around_other_shelves(layou
             assert other == target or not _crosses((a, b), other), f"to {aisle} through {other.name}"
 
 
+@pytest.mark.parametrize("entrance", ["left", "right"])
+def test_the_map_starts_where_the_stores_entrance_is(profile: StoreProfile, entrance: str) -> None:
+    shop = profile.model_copy(update={"map": profile.map.model_copy(update={"entrance": entrance})})
+    layout = store_layout(shop)
+    hx, hy = layout.here
+    assert (hx < 0.2) if entrance == "left" else (hx > 0.8)
+    assert 0 < layout.door[0] < hx < layout.door[1] < 1
+    assert hy < min(p.y for p in (*layout.shelves, *layout.areas))
+    for place in (*layout.shelves, *layout.areas):  # every place is still reached along walkways
+        path = layout.route(place.name)
+        assert path[0] == layout.here and path[-1] == (place.cx, place.y)
+        for a, b in zip(path, path[1:]):
+            assert a[0] == b[0] or a[1] == b[1]
+            assert all(o == place or not _crosses((a, b), o) for o in (*layout.shelves, *layout.areas))
+
+
+def test_the_entrance_setting_is_checked(profile: StoreProfile, tmp_path: Path) -> None:
+    from kiosk.storedata.profile import StoreDataError
+
+    assert profile.map.entrance == "centre"  # the demo store's kiosk stands at a central entrance
+    text = (ROOT / "assets/store/demo/store.toml").read_text()
+    for bad, says in (('entrance = "back"', "entrance"), ('door = "left"', "door")):
+        path = tmp_path / "store.toml"
+        path.write_text(text.replace('entrance = "centre"', bad))
+        with pytest.raises(StoreDataError, match=says):
+            load_profile(path)
+
+
 def test_a_small_store_gets_one_centred_row() -> None:
     small = layout_for(["3", "1", "2", "1"])
     assert [s.name for s in small.shelves] == ["1", "2", "3"] and {s.row for s in small.shelves} == {0}
@@ -164,6 +192,12 @@ SCENARIO = """
     seen["without"] = [[type(w).__name__ for w in card.walk(restrict=True) if isinstance(w, AisleMap)]
                        for card in (unknown, blind)]
     seen["still_has_aisle"] = [t.text for t in blind.walk(restrict=True) if getattr(t, "text", "") == "AISLE"]
+    # A kiosk at the right end of the front wall: "You are here" is written on the side with room.
+    from kivy.graphics import Rectangle
+    from kiosk.ui.aisle_map import layout_for
+    right = AisleMap(layout=layout_for(["1", "2", "3", "4"], entrance="right"), highlight=["2"], width=420)
+    label = [i for i in right.canvas.children if isinstance(i, Rectangle) and i.texture is not None][-1]
+    seen["here_label"] = [label.pos[0], label.size[0], right.width, right.layout.here[0] * right.width]
     report(**seen)
 """
 
@@ -203,3 +237,5 @@ def test_product_card_shows_the_map_with_its_aisle_lit(tmp_path: Path) -> None:
     assert r["department"] == [["department", ["16", "17", "18", "Garden Centre"]]]
     assert r["without"] == [[], []]
     assert r["still_has_aisle"] == ["AISLE"]
+    x, w, width, here_x = r["here_label"]
+    assert 0 <= x and x + w <= width and x + w < here_x  # inside the map, left of the dot

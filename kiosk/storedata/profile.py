@@ -167,6 +167,14 @@ class Handoff(_Frozen):
     desk: str = Field(min_length=1)
 
 
+class StoreMap(_Frozen):
+    """How the answer cards' store map is drawn. `entrance`: where the entrance is along the front
+    wall, seen from the entrance looking in; the kiosk stands beside it, and so does the map's
+    "You are here" that every route starts from."""
+
+    entrance: Literal["left", "centre", "center", "right"] = "centre"
+
+
 class StoreProfile(_Frozen):
     name: str = Field(min_length=1)
     address: str
@@ -181,6 +189,7 @@ class StoreProfile(_Frozen):
     payment_methods: list[str] = Field(min_length=1)
     faq: dict[str, str]
     handoff: Handoff
+    map: StoreMap = Field(default_factory=StoreMap)
 
     @field_validator("hours")
     @classmethod

@@ -28,6 +28,7 @@ SIDE = 0.19  # share of the width for the areas that are not numbered aisles ("G
 # Heights in units of the map's width: the aspect then follows from the number of rows.
 TOP, ROW, GAP, FRONT, MARGIN = 0.03, 0.125, 0.045, 0.13, 0.02
 SHELF = 0.74  # a shelf's share of its cell; the rest is the walkway between shelves
+DOOR = 0.07  # half the entrance's width
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,10 @@ class StoreLayout:
         return tuple(p for i, p in enumerate(points) if i == 0 or p != points[i - 1])
 
 
-def layout_for(names: Iterable[str]) -> StoreLayout:
+def layout_for(names: Iterable[str], entrance: str = "centre") -> StoreLayout:
     """Numbered aisles as shelves left to right (wrapped into rows of at most PER_ROW), other areas
-    in a column on the right, the entrance and the kiosk at the bottom."""
+    in a column on the right, the entrance and the kiosk at the bottom: below the middle of the
+    shelves, or at the "left" or "right" end of the front wall."""
     names = [n.strip() for n in names if n and n.strip()]
     numbers = sorted(dict.fromkeys(n for n in names if n.isdigit()), key=int)
     others = list(dict.fromkeys(n for n in names if not n.isdigit()))
@@ -114,14 +116,20 @@ def layout_for(names: Iterable[str]) -> StoreLayout:
         for i, name in enumerate(others):
             y = top - (i + 1) * each - i * 0.02
             areas.append(Place(name, right + 0.025, y / height, 1 - MARGIN - right - 0.025, each / height))
-    hx = (MARGIN + right) / 2
+    if entrance == "left":
+        hx = MARGIN + DOOR + 0.03
+    elif entrance == "right":
+        hx = 1 - MARGIN - DOOR - 0.03  # the front walkway runs below the areas' column too
+    else:
+        hx = (MARGIN + right) / 2
     return StoreLayout(aspect=height, shelves=tuple(shelves), areas=tuple(areas),
-                       here=(hx, FRONT * 0.34 / height), door=(hx - 0.07, hx + 0.07),
+                       here=(hx, FRONT * 0.34 / height), door=(hx - DOOR, hx + DOOR),
                        walkways=tuple(walkways))
 
 
 def store_layout(profile: StoreProfile) -> StoreLayout:
-    return layout_for(aisle for department in profile.departments for aisle in department.aisles)
+    return layout_for((aisle for department in profile.departments for aisle in department.aisles),
+                      entrance=profile.map.entrance)
 
 
 _cached: tuple[StoreProfile, StoreLayout] | None = None
@@ -267,7 +275,10 @@ def _widget_class() -> type:
             Color(*t.text)
             Ellipse(pos=(hx - r, hy - r), size=(2 * r, 2 * r))
             tex = texture("You are here", t.fs_xs)
-            pos = (round(hx + r + t.unit * 6), round(hy - tex.height / 2))
+            gap = r + t.unit * 6
+            # Beside the dot, on the side with room: a kiosk at the right end has none to its right.
+            x = hx + gap if hx + gap + tex.width <= self.width else hx - gap - tex.width
+            pos = (round(x), round(hy - tex.height / 2))
             Rectangle(texture=tex, size=tex.size, pos=pos)
 
     return AisleMap
