@@ -19,6 +19,8 @@ PRODUCT_AWARE = frozenset({"find_product", "price_check", "stock_check", "return
 FUTURE_INTENTS = frozenset({"store_hours"})
 # Product matches within this many points of the best are equally plausible ("drill" → 3 drills).
 TIE_POINTS = 4.0
+# A catalogue match this good is the product's name or alias as written (look-alikes score ~80).
+EXACT_PRODUCT_SCORE = 95.0
 MAX_TEXT_CHARS = 2000
 _WEEKLY = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)days\b", re.IGNORECASE)
 _WEEKDAY_STEMS = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
@@ -94,6 +96,12 @@ class Understander:
                          or expecting in ("product", "product_choice"))
         products = self.products(text) if text and wants_product and not slots.ean else ()
         department, service = self.places(text)
+        if intent == "find_product" and (department or service) \
+                and not any(p.score >= EXACT_PRODUCT_SCORE for p in products):
+            # "where's the timber yard": the model hears "where is the <thing>", but the thing is a
+            # place the profile names, and the catalogue only finds look-alikes ("timer"). A
+            # product named as written still wins: "where are the light bulbs" wants the bulbs.
+            intent = "store_services" if service else "find_department"
         return Understanding(
             text=text,
             intent=intent,

@@ -20,12 +20,22 @@ from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded,
 from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
 from kiosk.dialogue.rating import spoken_rating
 from kiosk.events import TurnResult
+from kiosk.nlu.understand import EXACT_PRODUCT_SCORE
 from kiosk.speech.engine import RecognitionStream, SpeechEngine, Transcript
 
 log = logging.getLogger("kiosk.speech")
 
 READ_SAMPLES = FRAME_BYTES // SAMPLE_WIDTH  # one end-pointer frame per read keeps latency low
 _RUNNER_UP_CONFIDENCE = 0.5
+_ABOUT_A_PRODUCT = frozenset({"find_product", "price_check", "stock_check"})
+
+
+def _names_nothing(u: Any) -> bool:
+    """A product question about nothing the shop knows ("miller lite and get it" read as a stock
+    check): no product named as written (the catalogue finds look-alikes in most words), no
+    barcode, no place; as a guess it means nothing."""
+    return (u.intent in _ABOUT_A_PRODUCT and not any(p.score >= EXACT_PRODUCT_SCORE for p in u.products)
+            and not u.slots.ean and not u.department and not u.service)
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,8 @@ class Listener:
         today = self.assistant.clock().date()
         understand = self.assistant.understander.understand
         best = understand(transcript.text, today)
-        if best.intent is not None or best.oos_confidence >= _RUNNER_UP_CONFIDENCE:
+        understood = best.intent is not None and not _names_nothing(best)
+        if understood or best.oos_confidence >= _RUNNER_UP_CONFIDENCE:
             return transcript.text  # understood, or confidently not a shop request ("play some music")
         for text, _ in transcript.alternatives:
             runner_up = understand(text, today) if text else None
