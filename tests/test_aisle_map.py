@@ -183,6 +183,19 @@ SCENARIO = """
     ctl.submit_text("where is the garden department", source="typed"); d.pump()
     seen["department"] = [(card_kind(m), list(m.highlight)) for m in shown()]
 
+    # Two hoses in one aisle: the list sits beside the map, which is on screen with the answer.
+    ctl.submit_text("where can I find a garden hose", source="typed"); d.pump(8)
+    m = [w for w in conv.ids.thread.walk(restrict=True) if isinstance(w, AisleMap)][-1]
+    first = next(w for w in conv.ids.thread.walk(restrict=True)
+                 if getattr(w, "text", "").endswith("Garden Hose"))
+    mx, my = m.to_window(*m.pos)
+    fx, fy = first.to_window(*first.pos)
+    sx, sy = conv.ids.scroll.to_window(*conv.ids.scroll.pos)
+    seen["products"] = {"kind": card_kind(m), "lit": list(m.highlight),
+                        "list_right_of_map": fx > mx + m.width,
+                        "same_row": fy < my + m.height and my < fy + first.height,
+                        "fits": sy <= my and my + m.height <= sy + conv.ids.scroll.height}
+
     product = {"kind": "product", "name": "Claw Hammer", "aisle": "1", "price": "$14.98", "stock": 3}
     unknown = build_card("Somewhere.", dict(product, aisle="Mezzanine"))
     real = app.controller
@@ -235,6 +248,8 @@ def test_product_card_shows_the_map_with_its_aisle_lit(tmp_path: Path) -> None:
             assert _is(dim, shot["surface_alt"]) and not _is(dim, shot["primary"]), (tag, other, dim[:5])
     assert r["product"]["primary"] != r["high_contrast"]["primary"]  # the map followed the theme
     assert r["department"] == [["department", ["16", "17", "18", "Garden Centre"]]]
+    assert r["products"] == {"kind": "products", "lit": ["16"], "list_right_of_map": True, "same_row": True,
+                             "fits": True}, r["products"]
     assert r["without"] == [[], []]
     assert r["still_has_aisle"] == ["AISLE"]
     x, w, width, here_x = r["here_label"]

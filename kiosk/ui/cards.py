@@ -192,12 +192,12 @@ def _product(card, body, actions):
         body.add_widget(_beside([aisle_map] + ([department] if department else []), stats))
 
 
-def _beside(left: list[Widget], right: list[Widget]) -> BoxLayout:
+def _beside(left: list[Widget], right: list[Widget], shares: tuple[float, float] = (0.66, 0.34)) -> BoxLayout:
     """Two stacks side by side (the map and its caption; the facts), as tall as the taller one."""
     t = _t()
     row = BoxLayout(size_hint_y=None, spacing=t.gap)
     columns = tuple(BoxLayout(orientation="vertical", size_hint=(share, None), spacing=t.gap * 0.5,
-                              pos_hint={"top": 1}) for share in (0.66, 0.34))
+                              pos_hint={"top": 1}) for share in shares)
 
     def fit(*_):
         for column in columns:
@@ -214,17 +214,27 @@ def _beside(left: list[Widget], right: list[Widget]) -> BoxLayout:
 
 def _products(card, body, actions):
     t = _t()
-    for item in card.get("items", []):
+    items = card.get("items", [])
+    aisle_map = map_for([str(item.get("aisle", "")) for item in items])  # one map for all
+    tight = aisle_map is not None  # the list beside the map: where to go is seen without scrolling
+    panels = []
+    for item in items:
         p = Panel(orientation="vertical", bg_role="surface_alt", elevated=False, size_hint_y=None,
-                  padding=(t.pad * 0.8, t.pad * 0.5), spacing=t.unit * 4)
-        p.add_widget(Text(text=item.get("name", ""), size_role="fs_l", bold=True))
+                  padding=(t.pad * (0.6 if tight else 0.8), t.pad * 0.5), spacing=t.unit * 4)
+        p.add_widget(Text(text=item.get("name", ""), size_role="fs_m" if tight else "fs_l", bold=True))
         stock = item.get("stock") or 0
-        line = f"Aisle {item.get('aisle')}   ·   {item.get('price')}   ·   " + (
+        gap = "  ·  " if tight else "   ·   "
+        line = f"Aisle {item.get('aisle')}{gap}{item.get('price')}{gap}" + (
             f"{stock} in stock" if stock > 0 else "out of stock")
-        p.add_widget(Text(text=line, role="muted" if stock > 0 else "danger", size_role="fs_m"))
+        p.add_widget(Text(text=line, role="muted" if stock > 0 else "danger",
+                          size_role="fs_s" if tight else "fs_m"))
         p.bind(minimum_height=p.setter("height"))
-        body.add_widget(p)
-    _add_map(body, [str(item.get("aisle", "")) for item in card.get("items", [])])  # one map for all
+        panels.append(p)
+    if aisle_map is None:
+        for p in panels:
+            body.add_widget(p)
+    else:
+        body.add_widget(_beside([aisle_map], panels, shares=(0.56, 0.44)))
 
 
 def _hours(card, body, actions):
