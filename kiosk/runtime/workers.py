@@ -17,7 +17,6 @@ short fields. Never frames, audio, transcripts, answers or what an ID document s
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import math
 import queue
@@ -58,8 +57,8 @@ def name_os_thread(name: str) -> None:
     technician's `top -H`, `ps -L` or py-spy shows "kiosk-camera" instead of "python". Python
     before 3.14 does not; where prctl is missing it is simply skipped."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        libc.prctl(_PR_SET_NAME, name.encode("ascii", "replace")[:15], 0, 0, 0)
+        # The process's own symbols include the C library's (no ldconfig lookup per thread).
+        ctypes.CDLL(None).prctl(_PR_SET_NAME, name.encode("ascii", "replace")[:15], 0, 0, 0)
     except (OSError, AttributeError):
         pass
 
