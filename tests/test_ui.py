@@ -31,7 +31,8 @@ def test_events_drive_the_screens_and_idle_clears_the_customer(tmp_path):
         ctl.emit(ListeningChanged(True)); ctl.emit(AudioLevel(-20.0))
         ctl.emit(PartialTranscript("how much is the cl")); d.pump()
         seen["partial_screen"] = app.current
-        seen["partial_shown"] = any("how much is the cl" in t for t in texts())
+        # Shown with the level meter at most every 0.1 s (real time): wait for that redraw.
+        seen["partial_shown"] = wait_until(lambda: any("how much is the cl" in t for t in texts()), 5.0)
         seen["listening_indicator"] = app.root.ids.top.ids.microphone_indicator.label
         seen["meter"] = app.screen("conversation").ids.meter.level
 
