@@ -411,6 +411,7 @@ def test_hands_free_listens_while_the_camera_sees_a_customer(config, clock, tmp_
         presence_factory=lambda: build_presence(hands_free),
         microphone_factory=lambda: PacedSource(FileSource(room)),
         speech_engine_factory=lambda: build_speech_engine(config, assistant, engine="pocketsphinx"))
+    assert runtime.hands_free  # what the Attract screen reads to offer "say hello"
     runtime.start()
     closed = events.wait_for(lambda e: isinstance(e, ListeningChanged) and not e.listening, timeout=30)
     opened = events.wait_for(lambda e: isinstance(e, ListeningChanged) and e.listening)

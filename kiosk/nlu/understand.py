@@ -26,6 +26,11 @@ _WEEKLY = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)days\b", re.IGNORE
 _WEEKDAY_STEMS = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
 
 
+def names_a_product(products: tuple[ProductRef, ...]) -> bool:
+    """Whether one of the catalogue's matches is a product named as written, not a look-alike."""
+    return any(p.score >= EXACT_PRODUCT_SCORE for p in products)
+
+
 def clean_text(text: str) -> str:
     """What is left of raw input once control characters and invalid Unicode are removed."""
     text = text[:MAX_TEXT_CHARS].encode("utf-8", "replace").decode("utf-8")
@@ -97,7 +102,7 @@ class Understander:
         products = self.products(text) if text and wants_product and not slots.ean else ()
         department, service = self.places(text)
         if intent == "find_product" and (department or service) \
-                and not any(p.score >= EXACT_PRODUCT_SCORE for p in products):
+                and not names_a_product(products):
             # "where's the timber yard": the model hears "where is the <thing>", but the thing is a
             # place the profile names, and the catalogue only finds look-alikes ("timer"). A
             # product named as written still wins: "where are the light bulbs" wants the bulbs.

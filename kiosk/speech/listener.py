@@ -19,22 +19,22 @@ from typing import Any, Callable
 from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
 from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
 from kiosk.dialogue.rating import spoken_rating
+from kiosk.dialogue.session import PRODUCT_INTENTS
 from kiosk.events import TurnResult
-from kiosk.nlu.understand import EXACT_PRODUCT_SCORE
+from kiosk.nlu.understand import names_a_product
 from kiosk.speech.engine import RecognitionStream, SpeechEngine, Transcript
 
 log = logging.getLogger("kiosk.speech")
 
 READ_SAMPLES = FRAME_BYTES // SAMPLE_WIDTH  # one end-pointer frame per read keeps latency low
 _RUNNER_UP_CONFIDENCE = 0.5
-_ABOUT_A_PRODUCT = frozenset({"find_product", "price_check", "stock_check"})
 
 
 def _names_nothing(u: Any) -> bool:
     """A product question about nothing the shop knows ("miller lite and get it" read as a stock
     check): no product named as written (the catalogue finds look-alikes in most words), no
     barcode, no place; as a guess it means nothing."""
-    return (u.intent in _ABOUT_A_PRODUCT and not any(p.score >= EXACT_PRODUCT_SCORE for p in u.products)
+    return (u.intent in PRODUCT_INTENTS and not names_a_product(u.products)
             and not u.slots.ean and not u.department and not u.service)
 
 
