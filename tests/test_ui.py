@@ -167,7 +167,6 @@ def test_touch_alone_reaches_the_controller(tmp_path):
 def test_voice_alone_moves_through_the_screens(tmp_path):
     r = run_ui(tmp_path, """
         import kiosk.ui.screens.feedback as fb
-        fb.UNANSWERED_S = 0.2
         fb.THANKS_S = 0.1
         seen = {}
         ctl.emit(CustomerArrived(t=0.0)); d.pump()
@@ -187,9 +186,11 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
         fbs, shown = app.screen("feedback"), []
         fbs.bind(phase=lambda screen, phase: shown.append((phase, screen.thanks_text)))
         ctl.said("four stars"); d.pump()
-        seen["rated"] = shown[:1]
-        seen["asked_after"] = calls("ask_rating")[1:]
-        seen["stored"] = [tuple(r) for r in assistant.journal._conn.execute("SELECT rating FROM feedback")]
+        seen["rated"] = (shown[:1], fbs.rating, [c.text for c in fbs.ids.reasons.children][::-1])
+        seen["reason_asked"] = calls("ask_reason")
+        ctl.said("it was easy to use"); d.pump()
+        seen["reasoned"] = shown[1:2]
+        seen["stored"] = [tuple(r) for r in assistant.journal._conn.execute("SELECT rating, comment FROM feedback")]
         d.pump(40)
         seen["final"] = app.current
         seen["feedback"] = calls("feedback")
@@ -200,9 +201,33 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
     assert r["cancelled"] == ["conversation", {}]
     assert r["scan"] == "scan" and r["large_text"]
     assert r["goodbye"] == "feedback" and r["asked"] == [["ask_rating", True]]
-    assert r["rated"] == [["thanks", "Thank you for your feedback!"]] and r["stored"] == [[4]]
-    assert r["asked_after"][:1] == [["ask_rating", False]]  # answered: a later "five" is a new request
-    assert r["final"] == "attract" and r["feedback"] == []  # stored once, by the spoken answer
+    # The spoken rating shows as stars, and "what stood out?" is asked next, by voice as well.
+    assert r["rated"][0][0][0] == "reason" and r["rated"][1] == 4
+    assert r["rated"][2] == ["Quick answers", "Easy to use", "Found what I needed", "Friendly"]
+    assert r["reason_asked"][:1] == [["ask_reason", 4]]  # the next question, not the rating again
+    assert r["reasoned"] == [["thanks", "Thank you for your feedback!"]]
+    assert r["stored"] == [[4, "Easy to use"]]  # one rating for the visit, with its reason
+    assert r["final"] == "attract" and r["feedback"] == []  # stored by the spoken answers alone
+
+
+def test_a_reason_or_a_new_star_tapped_after_a_spoken_rating_completes_it(tmp_path):
+    r = run_ui(tmp_path, """
+        seen = {}
+        ctl.emit(CustomerArrived(t=0.0)); d.pump()
+        ctl.said("where are the restrooms"); d.pump()
+        ctl.said("goodbye"); d.pump()
+        fbs = app.screen("feedback")
+        ctl.said("two stars"); d.pump()
+        seen["phase"] = fbs.phase
+        tap(fbs.ids.star3); d.pump()  # changed their mind
+        chip = next(c for c in fbs.ids.reasons.children if c.text == "Too slow")
+        tap(chip); d.pump()
+        seen["stored"] = [tuple(r) for r in assistant.journal._conn.execute("SELECT rating, comment FROM feedback")]
+        seen["phase_after"] = fbs.phase
+        report(**seen)
+    """)
+    assert r["phase"] == "reason" and r["phase_after"] == "thanks"
+    assert r["stored"] == [[3, "Too slow"]]
 
 
 def test_scan_screen_previews_and_shows_the_result(tmp_path):

@@ -37,7 +37,8 @@ _LARGE_TEXT = re.compile(
     rf"|i can'?t read (?:this|that|it|the {_TEXT})(?: very well)?)(?: please)?$")
 _HIGH_CONTRAST = re.compile(
     rf"^{_WANT}(?:(?:turn on |switch on |use |more |higher )?(?:the )?high contrast(?: mode)?(?: on)?"
-    rf"|more contrast|(?:make (?:the |it |this )?(?:screen |text )?)?easier to see)(?: please)?$")
+    rf"|more contrast|higher contrast|(?:make (?:the |it |this )?(?:screen |text )?)?easier to see)"
+    rf"(?: please)?$")
 
 
 def _normalise(text: str) -> str:
@@ -58,3 +59,19 @@ def kiosk_command(text: str) -> Command | None:
         return "high_contrast"
     return None
 
+
+
+def command_sentences() -> tuple[str, ...]:
+    """Spoken-form ways of saying each command, for recognisers to expect (every one matches).
+
+    Few on purpose: these go into the shop's language model, and 165 combinations of polite leads
+    and objects shifted it enough to mishear a shop request ("how much does the cordless drill
+    cost") that it had heard before."""
+    return (
+        "i want to scan my receipt", "scan my receipt", "scan this barcode", "can you scan this",
+        "scan my order slip", "scan my id", "open the camera", "use the camera", "read my receipt",
+        "make the text bigger", "make the writing bigger", "make the writing larger", "bigger text please",
+        "larger text", "zoom in", "i can't read this", "i can't read the text",
+        "high contrast", "turn on high contrast", "high contrast mode", "more contrast please",
+        "make it easier to see",
+    )

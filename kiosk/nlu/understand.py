@@ -21,6 +21,8 @@ FUTURE_INTENTS = frozenset({"store_hours"})
 TIE_POINTS = 4.0
 # A catalogue match this good is the product's name or alias as written (look-alikes score ~80).
 EXACT_PRODUCT_SCORE = 95.0
+_WHERE = re.compile(r"^(?:excuse me |hi |hello |sorry )?"
+                    r"(?:where(?:'s| is| are| do i find| can i find)|which way)\b", re.IGNORECASE)
 MAX_TEXT_CHARS = 2000
 _WEEKLY = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)days\b", re.IGNORECASE)
 _WEEKDAY_STEMS = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
@@ -107,6 +109,11 @@ class Understander:
             # place the profile names, and the catalogue only finds look-alikes ("timer"). A
             # product named as written still wins: "where are the light bulbs" wants the bulbs.
             intent = "store_services" if service else "find_department"
+        elif service and not department and (intent == "find_department"
+                                             or (intent is None and _WHERE.match(text))):
+            # "where's the entrance", "where is the customer service desk": a place the profile
+            # lists as a service, asked about as a department or in words the model has not seen.
+            intent = "store_services"
         return Understanding(
             text=text,
             intent=intent,

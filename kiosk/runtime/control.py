@@ -72,6 +72,11 @@ class Controller(Protocol):
         asks, the microphone listens and a spoken rating is stored; emits Answered with a card of
         kind "rating" ({"stars": 1..5, or None for "no thanks"})."""
 
+    def ask_reason(self, stars: int | None) -> None:
+        """The Feedback screen asks what stood out about a rating of `stars` (None: stopped asking).
+        A spoken reason is stored with the rating; emits Answered with a card of kind
+        "rating_reason" ({"stars": n, "reason": one of the offered reasons, or None for "no thanks"})."""
+
     # -- what the screen shows ---------------------------------------------------------------
     def preview(self) -> np.ndarray | None:
         """The newest camera frame (BGR) for the Scan screen's preview, or None. Kept in memory

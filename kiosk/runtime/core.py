@@ -219,6 +219,11 @@ class KioskRuntime:
             # muted while it speaks), and the answer comes after.
             self.audio.command("open")
 
+    def ask_reason(self, stars: int | None) -> None:
+        self._post("ask reason", lambda: self.assistant.ask_reason(stars))
+        if stars and self.audio is not None:
+            self.audio.command("open")
+
     # -- what the screen shows -------------------------------------------------------------------------
     def preview(self) -> np.ndarray | None:
         return self.camera.preview() if self.camera is not None else None

@@ -188,8 +188,8 @@ class CoreBoundAssistant:
         self.understander = _CoreBoundUnderstander(assistant.understander, core)
 
     @property
-    def rating_asked(self) -> bool:
-        return self._assistant.rating_asked  # one bool, set by the core thread: safe to read
+    def feedback_question(self) -> str | None:
+        return self._assistant.feedback_question  # plain values set by the core thread: safe to read
 
     def turn(self, text: str) -> Any:
         try:

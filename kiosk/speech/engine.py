@@ -64,8 +64,11 @@ class SpeechEngine(Protocol):
     name: str  # "vosk" | "pocketsphinx"
     language: str
 
-    def stream(self, *, grammar: bool = True) -> RecognitionStream:
-        """A new decoder for one utterance; `grammar=False` decodes with the open vocabulary only."""
+    def stream(self, *, grammar: bool = True, expect: str | None = None) -> RecognitionStream:
+        """A new decoder for one utterance; `grammar=False` decodes with the open vocabulary only.
+        `expect` ("rating" or "reason", kiosk.dialogue.rating.QUESTIONS): the Feedback screen asks
+        that question, so its answers ("four stars", "too slow", "no thanks") are likelier than
+        usual; a request is still heard."""
         ...
 
     def describe(self) -> dict[str, Any]:

@@ -131,7 +131,8 @@ def _alternatives(items: list[str], indent: str = "    ") -> str:
 
 
 def build_grammar(domain: DomainLanguage, known_words: frozenset[str], *,
-                  out_of_scope: tuple[str, ...] = ()) -> DomainGrammar:
+                  out_of_scope: tuple[str, ...] = (),
+                  sentence_weight: int = _SENTENCE_WEIGHT) -> DomainGrammar:
     """JSGF and ARPA text for `domain`, restricted to `known_words`.
 
     `out_of_scope` (spoken-form requests the shop does not handle: weather, music…) go into the
@@ -145,7 +146,7 @@ def build_grammar(domain: DomainLanguage, known_words: frozenset[str], *,
                           "dictionary; check the intents and the model's language")
     vocabulary = sorted({w for text in (*kept.sentences, *kept.names, *kept.numbers) for w in text.split()})
     jsgf = _jsgf_text(kept, vocabulary)
-    arpa = _arpa_text(kept)
+    arpa = _arpa_text(kept, sentence_weight)
     garbage_words = frozenset(w for g in kept.garbage for w in g.split()) - set(vocabulary)
     return DomainGrammar(jsgf=jsgf, arpa=arpa, words=tuple(vocabulary), dropped_words=kept.dropped,
                          sentences=len(kept.sentences), templates=len(kept.templates),
@@ -182,7 +183,7 @@ def _jsgf_text(kept: _Kept, vocabulary: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _lm_sentences(kept: _Kept) -> list[list[str]]:
+def _lm_sentences(kept: _Kept, sentence_weight: int = _SENTENCE_WEIGHT) -> list[list[str]]:
     """Training text: the sentences (weighted), each name alone, templates filled with sampled names.
 
     Measured on 68 synthesized shop requests (grammar-mode intent accuracy): sentences x3 and only
@@ -190,7 +191,7 @@ def _lm_sentences(kept: _Kept) -> list[list[str]]:
     templates 55/68: the sentences must dominate, or the model drifts towards strings of names.
     """
     rng = random.Random(1234)  # the same store data always gives the same model
-    out = [s.split() for s in kept.sentences] * _SENTENCE_WEIGHT
+    out = [s.split() for s in kept.sentences] * sentence_weight
     out += [n.split() for n in kept.names]
     out += [n.split() for n in kept.numbers]
     # Order numbers and barcodes are read out digit by digit: give digit runs their own n-grams.
@@ -205,10 +206,10 @@ def _lm_sentences(kept: _Kept) -> list[list[str]]:
     return out
 
 
-def _arpa_text(kept: _Kept) -> str:
+def _arpa_text(kept: _Kept, sentence_weight: int = _SENTENCE_WEIGHT) -> str:
     """A back-off trigram model in ARPA format, absolute discounting, unigrams add-one smoothed."""
     counts: list[Counter[tuple[str, ...]]] = [Counter(), Counter(), Counter()]
-    for words in _lm_sentences(kept):
+    for words in _lm_sentences(kept, sentence_weight):
         padded = ["<s>", *words, "</s>"]
         for order in (1, 2, 3):
             for i in range(len(padded) - order + 1):

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
 from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
-from kiosk.dialogue.rating import spoken_rating
+from kiosk.dialogue.rating import spoken_rating, spoken_reason
 from kiosk.dialogue.session import PRODUCT_INTENTS
 from kiosk.events import TurnResult
 from kiosk.nlu.understand import names_a_product
@@ -120,7 +120,7 @@ class Listener:
         out: list[Heard] = []
         for event in self.endpointer.push(pcm):
             if isinstance(event, SpeechStarted):
-                self._stream = self.engine.stream(grammar=self.grammar)
+                self._stream = self.engine.stream(grammar=self.grammar, expect=self._question())
                 self._started_s, self._last_partial = event.onset_s, ""
                 if self.on_speech_start:
                     self.on_speech_start()
@@ -169,17 +169,25 @@ class Listener:
                 return text
         return transcript.text
 
-    def _rating_heard(self, transcript: Transcript) -> str | None:
-        """While the Feedback screen asks "how was your visit?", a rating the grammar heard but was
-        not sure of is taken: the question narrows what is likely. Measured on synthesized answers:
-        "one star" (grammar confidence 0.17) and "five out of five" (0.28) were rejected, and the
-        open pass made them "well you start" and "i love the volume"."""
-        if not getattr(self.assistant, "rating_asked", False):
+    def _question(self) -> str | None:
+        """ "rating" or "reason" while the Feedback screen asks one, else None."""
+        return getattr(self.assistant, "feedback_question", None)
+
+    def _answer_heard(self, transcript: Transcript) -> str | None:
+        """While the Feedback screen asks "how was your visit?" (or "what stood out?"), an answer
+        the recogniser heard but was not sure of is taken: the question narrows what is likely.
+        Measured on synthesized answers before the engines expected them: "one star" (grammar
+        confidence 0.17) and "five out of five" (0.28) were rejected, and the open pass made them
+        "well you start" and "i love the volume"."""
+        question = self._question()
+        if question is None:
             return None
-        rejected = transcript.details.get("grammar_rejected") or {}
-        candidates = [transcript.text, rejected.get("text") or "",
+        parse = spoken_rating if question == "rating" else spoken_reason
+        details = transcript.details
+        candidates = [transcript.text, *((details.get(k) or {}).get("text") or ""
+                                         for k in ("expected_rejected", "grammar_rejected")),
                       *(text for text, _ in transcript.alternatives)]
-        return next((text for text in candidates if text and spoken_rating(text) is not None), None)
+        return next((text for text in candidates if text and parse(text) is not None), None)
 
     def _finish(self, ended_s: float, reason: str) -> Heard:
         assert self._stream is not None
@@ -187,15 +195,15 @@ class Listener:
         t0 = self.clock()
         transcript = stream.finish()
         t1 = self.clock()
-        rating = self._rating_heard(transcript)
-        if rating is not None and rating != transcript.text:
-            transcript = replace(transcript, text=rating, accepted=True,
+        answer_heard = self._answer_heard(transcript)
+        if answer_heard is not None and answer_heard != transcript.text:
+            transcript = replace(transcript, text=answer_heard, accepted=True,
                                  details={**transcript.details, "first_guess": transcript.text})
         if transcript.empty:
             answer = self.assistant.answerer.r.say("not_heard")
             turn = None
         else:
-            chosen = transcript.text if rating is not None else self._best_hypothesis(transcript)
+            chosen = transcript.text if answer_heard is not None else self._best_hypothesis(transcript)
             if chosen != transcript.text:  # report what the kiosk acted on; keep what it heard first
                 transcript = replace(transcript, text=chosen, details={**transcript.details,
                                                                        "first_guess": transcript.text})

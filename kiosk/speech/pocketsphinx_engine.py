@@ -7,6 +7,12 @@ One `Decoder` holds every search, so the acoustic model and dictionary are loade
   because it measured clearly better than the JSGF grammar on synthesized shop requests: the
   JSGF (sentences + name slots) both generalises worse and decodes far slower (see jsgf.py).
 * "jsgf": the JSGF grammar, when built with `grammar="jsgf"`.
+* "feedback": a small trigram model of the answers to the Feedback screen's questions ("four
+  stars", "it was too slow", "no thanks"), with the out-of-scope examples as its garbage class.
+  It decodes first while such a question is on screen (`expect="rating"` or `"reason"`); a result
+  that is not confidently an answer to that question is decoded again with "domain", so a request
+  made there is still heard. Measured on synthesized answers (docs/benchmarks.md): ratings 14/75
+  right with the shop's model alone, 59/75 this way; no shop request was taken for an answer.
 * "_default": the full bundled `en-us.lm.bin`, the open pass.
 
 Grammar mode decodes while audio arrives; the audio is buffered (bounded), and only when the
@@ -24,9 +30,8 @@ is rejected when it contains a garbage word or its confidence is below `accept_c
 from __future__ import annotations
 
 import math
-import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -36,10 +41,18 @@ import numpy as np
 from kiosk import paths
 from kiosk.audio.source import SAMPLE_RATE, SAMPLE_WIDTH
 from kiosk.audio.wavfile import to_int16_bytes
+from kiosk.dialogue.rating import QUESTIONS, answer_sentences, answers
 from kiosk.speech.domain import DomainLanguage
-from kiosk.speech.engine import (OPEN_PASS_BUDGET_S, SpeechError, Transcript, Word, feed_within_budget,
-                                 two_pass)
+from kiosk.speech.engine import (
+    OPEN_PASS_BUDGET_S,
+    SpeechError,
+    Transcript,
+    Word,
+    feed_within_budget,
+    two_pass,
+)
 from kiosk.speech.jsgf import DomainGrammar, build_grammar, dictionary_words, out_of_scope_sentences
+from kiosk.speech.sphinx_dictionary import lm_vocabulary, write_dictionary
 
 FRAME_S = 0.01  # PocketSphinx frames are 10 ms
 _MAX_BUFFER_S = 60.0  # the endpointer caps utterances well below this (max_utterance_s <= 60)
@@ -47,6 +60,12 @@ _PARTIAL_EVERY_S = 0.2  # partial hypotheses are a backtrace: not worth doing fo
 _NBEST = 5
 _ROOM_TONE_SIGMA = 32768 * 10 ** (-60 / 20)  # a quiet room through a USB microphone
 _OPEN_SEARCH = "_default"
+_FEEDBACK_SEARCH = "feedback"
+# Each answer counts 3 x this often in the feedback model's text (a shop sentence in the shop's: 3).
+# Measured (ratings right / shop requests taken as answers, of 75 / 138): x1 47/0, x4 54/0,
+# x16 58/0, x32 57/1. Using the shop's requests as garbage as well cost ratings (42-53 of 75) and
+# caught no more requests.
+_ANSWER_WEIGHT = 16
 _HMM_FILES = ("mdef", "means", "variances", "transition_matrices", "feat.params", "noisedict")
 # PocketSphinx exit()s the whole process on a malformed model file, so the headers are checked
 # first (a file truncated after a valid header can still take the process down).
@@ -132,57 +151,100 @@ class PocketSphinxEngine:
         self.accept_confidence = accept_confidence
         self.files = find_model(model_dir)
         self.grammar_kind = grammar
-        try:
-            config = pocketsphinx.Config(hmm=str(self.files.hmm), lm=str(self.files.lm),
-                                         dict=str(self.files.dictionary), loglevel="FATAL",
-                                         # Digital silence (files, synthesized speech) has -inf log
-                                         # energy and derails cepstral normalisation.
-                                         dither=True, seed=1)
-            self._decoder = pocketsphinx.Decoder(config)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise SpeechError(f"PocketSphinx could not load the model at {self.files.hmm.parent} ({exc}); "
-                              "the files may be corrupt: reinstall pocketsphinx") from None
         self.grammar: DomainGrammar | None = None
+        self.feedback_grammar: DomainGrammar | None = None
         self._grammar_search: str | None = None
         if domain is not None:
-            self._add_grammar(domain, out_of_scope)
+            if out_of_scope is None:
+                out_of_scope = out_of_scope_sentences(paths.ASSETS_DIR / "intents" / "en")
+            known = dictionary_words(self.files.dictionary)
+            self.grammar = build_grammar(domain, known,
+                                         out_of_scope=out_of_scope if grammar == "lm" else ())
+            expected = DomainLanguage(sentences=answer_sentences(), names=(), numbers=())
+            self.feedback_grammar = build_grammar(expected, known, out_of_scope=out_of_scope,
+                                                  sentence_weight=3 * _ANSWER_WEIGHT)
+        with tempfile.TemporaryDirectory(prefix="kiosk-sphinx-") as tmp:
+            dictionary = self._dictionary(Path(tmp))
+            try:
+                config = pocketsphinx.Config(hmm=str(self.files.hmm), lm=str(self.files.lm),
+                                             dict=str(dictionary), loglevel="FATAL",
+                                             # Digital silence (files, synthesized speech) has -inf
+                                             # log energy and derails cepstral normalisation.
+                                             dither=True, seed=1)
+                self._decoder = pocketsphinx.Decoder(config)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise SpeechError(f"PocketSphinx could not load the model at {self.files.hmm.parent} "
+                                  f"({exc}); the files may be corrupt: reinstall pocketsphinx") from None
+            if self.grammar is not None:
+                self._add_grammar(Path(tmp))
         self._active: _PocketSphinxStream | None = None
 
-    def _add_grammar(self, domain: DomainLanguage, out_of_scope: tuple[str, ...] | None) -> None:
-        if out_of_scope is None:
-            out_of_scope = out_of_scope_sentences(paths.ASSETS_DIR / "intents" / "en")
-        self.grammar = build_grammar(domain, dictionary_words(self.files.dictionary),
-                                     out_of_scope=out_of_scope if self.grammar_kind == "lm" else ())
+    def _dictionary(self, tmp: Path) -> Path:
+        """The pronouncing dictionary cut down to the words the models use (kiosk.speech.
+        sphinx_dictionary), or the whole one when the open model's words cannot be read."""
+        keep = lm_vocabulary(self.files.lm)
+        self.dictionary_entries: int | None = None
+        if keep is None:
+            return self.files.dictionary
+        for g in (self.grammar, self.feedback_grammar):
+            if g is not None:
+                keep |= frozenset(g.words) | g.garbage_words
+        trimmed = tmp / "kiosk.dict"
+        try:
+            self.dictionary_entries = write_dictionary(self.files.dictionary, trimmed, keep)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpeechError(f"cannot read the pronouncing dictionary {self.files.dictionary}: {exc}; "
+                              "reinstall pocketsphinx") from None
+        return trimmed
+
+    def _add_grammar(self, tmp: Path) -> None:
+        """The "domain" (or "jsgf") search, and the Feedback screen's "feedback" search."""
+        assert self.grammar is not None and self.feedback_grammar is not None
         try:
             if self.grammar_kind == "jsgf":
                 self._decoder.add_jsgf_string("jsgf", self.grammar.jsgf)
                 self._grammar_search = "jsgf"
             else:
                 # PocketSphinx reads ARPA only from a file.
-                with tempfile.TemporaryDirectory(prefix="kiosk-lm-") as tmp:
-                    arpa = os.path.join(tmp, "domain.arpa")
-                    Path(arpa).write_text(self.grammar.arpa, encoding="utf-8")
-                    self._decoder.add_lm_file("domain", arpa)
+                (tmp / "domain.arpa").write_text(self.grammar.arpa, encoding="utf-8")
+                self._decoder.add_lm_file("domain", str(tmp / "domain.arpa"))
                 self._grammar_search = "domain"
         except (RuntimeError, ValueError) as exc:
             raise SpeechError(f"PocketSphinx rejected the generated {self.grammar_kind} grammar ({exc}); "
                               "check the intents and catalogue for unusual text") from None
+        try:
+            (tmp / "feedback.arpa").write_text(self.feedback_grammar.arpa, encoding="utf-8")
+            self._decoder.add_lm_file(_FEEDBACK_SEARCH, str(tmp / "feedback.arpa"))
+        except (RuntimeError, ValueError) as exc:
+            raise SpeechError(f"PocketSphinx rejected the Feedback screen's answer model ({exc})") from None
 
-    def stream(self, *, grammar: bool = True) -> _PocketSphinxStream:
-        """A new utterance. The decoder is shared: starting one ends any unfinished earlier stream."""
+    def stream(self, *, grammar: bool = True, expect: str | None = None) -> _PocketSphinxStream:
+        """A new utterance. The decoder is shared: starting one ends any unfinished earlier stream.
+
+        `expect` ("rating" or "reason"): the Feedback screen asks that question, so its answers are
+        decoded first."""
         if self._active is not None:
             self._active.abandon()
         use_grammar = grammar and self._grammar_search is not None
-        self._active = _PocketSphinxStream(self, self._grammar_search if use_grammar else _OPEN_SEARCH)
+        if use_grammar and expect in QUESTIONS and self.feedback_grammar is not None:
+            self._active = _PocketSphinxStream(self, _FEEDBACK_SEARCH, then=self._grammar_search,
+                                               question=expect)
+        else:
+            self._active = _PocketSphinxStream(self, self._grammar_search if use_grammar else _OPEN_SEARCH)
         return self._active
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"engine": self.name, "language": self.language,
                                "hmm": str(self.files.hmm), "open_lm": str(self.files.lm),
-                               "dictionary": str(self.files.dictionary), "grammar_kind": self.grammar_kind,
+                               "dictionary": str(self.files.dictionary),
+                               "dictionary_entries_loaded": self.dictionary_entries,
+                               "grammar_kind": self.grammar_kind,
                                "accept_confidence": self.accept_confidence}
         if self.grammar is not None:
             out["grammar"] = self.grammar.describe()
+        if self.feedback_grammar is not None:
+            out["feedback_grammar"] = {"words": len(self.feedback_grammar.words),
+                                       "sentences": self.feedback_grammar.sentences}
         return out
 
     # Decoding helpers, used by the streams.
@@ -209,11 +271,14 @@ class PocketSphinxEngine:
         raw = _geometric_mean([w.confidence for w in words]) if text else 0.0
         confidence = raw ** _CALIBRATION_EXPONENT
         mode = "open" if search == _OPEN_SEARCH else "grammar"
-        garbage = sorted({w.text for w in words} & self.grammar.garbage_words) \
-            if mode == "grammar" and self.grammar is not None else []
+        grammar = self.feedback_grammar if search == _FEEDBACK_SEARCH else self.grammar
+        garbage = sorted({w.text for w in words} & grammar.garbage_words) \
+            if mode == "grammar" and grammar is not None else []
         alternatives = []
         if text:
             for alt in islice(decoder.nbest() or (), _NBEST + 1):
+                if alt is None:  # the n-best search can end early (noise): what came before stands
+                    break
                 alt_text = " ".join(w for w in alt.hypstr.split() if not _is_filler(w))
                 if alt_text and alt_text != text and alt_text not in (a for a, _ in alternatives):
                     # N-best entries carry no posterior; ranked below the best, never above it.
@@ -235,9 +300,12 @@ def _geometric_mean(values: list[float]) -> float:
 
 
 class _PocketSphinxStream:
-    def __init__(self, engine: PocketSphinxEngine, search: str):
+    def __init__(self, engine: PocketSphinxEngine, search: str, *, then: str | None = None,
+                 question: str | None = None):
         self._engine = engine
         self._search = search
+        self._then = then  # the search that decodes again what `search` rejects (before the open pass)
+        self._question = question  # what `search`'s result must answer to be kept
         self._buffer = bytearray()
         self._samples = 0
         self._partial = ""
@@ -298,16 +366,30 @@ class _PocketSphinxStream:
         first = engine._transcript(self._search, audio_s)
         if self._search == _OPEN_SEARCH:
             return first
-        return two_pass(first, lambda: self._open_pass(audio_s), accept_confidence=engine.accept_confidence)
+        if self._then is not None and not (_usable(first, engine.accept_confidence)
+                                           and answers(self._question or "", first.text)):
+            # Not an answer to the question on screen: maybe a request, heard with the shop's model.
+            expected = {"text": first.text, "confidence": first.confidence}
+            again = self._redecode(self._then, audio_s)
+            first = replace(again, details={**again.details, "expected_rejected": expected})
+        result = two_pass(first, lambda: self._redecode(_OPEN_SEARCH, audio_s),
+                          accept_confidence=engine.accept_confidence)
+        self._buffer = bytearray()
+        return result
 
-    def _open_pass(self, audio_s: float) -> Transcript:
+    def _redecode(self, search: str, audio_s: float) -> Transcript:
+        """The utterance again, with another search; empty when that took too long (feed_within_budget)."""
         engine = self._engine
-        engine._start(_OPEN_SEARCH)
+        engine._start(search)
         decoder = engine._decoder
         in_time = feed_within_budget(lambda pcm: decoder.process_raw(pcm, False, False), bytes(self._buffer))
         decoder.end_utt()
-        self._buffer = bytearray()
         if not in_time:  # noise, most likely: nothing a customer would wait for
-            return Transcript("", 0.0, accepted=False, engine=engine.name, mode="open", audio_s=audio_s,
+            return Transcript("", 0.0, accepted=False, engine=engine.name,
+                              mode="open" if search == _OPEN_SEARCH else "grammar", audio_s=audio_s,
                               details={"open_pass": f"gave up after {OPEN_PASS_BUDGET_S:.0f} s"})
-        return engine._transcript(_OPEN_SEARCH, audio_s)
+        return engine._transcript(search, audio_s)
+
+
+def _usable(transcript: Transcript, accept_confidence: float) -> bool:
+    return transcript.accepted and not transcript.empty and transcript.confidence >= accept_confidence

@@ -26,6 +26,12 @@ first. A grammar result is accepted when it has words, none unknown, and confide
 The open pass runs after the grammar pass, not beside it: on the Korean model open decoding cost
 1.4-2.8x real time against 0.05x for the grammar on a 2-core x86, so running it on every utterance
 would slow every answer to save time only on rejected ones.
+
+Feedback. While the Feedback screen asks a question (`expect="rating"` or `"reason"`), a second
+grammar is used: the shop's phrases plus the answers to it ("four stars", "too slow", "no
+thanks") at twice their weight, so an answer is likelier and a request is still heard. Only when
+the model's language is the answers' (English); otherwise the shop's grammar serves. (Not measured:
+no English Vosk model can be downloaded here.)
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.audio.source import SAMPLE_RATE, SAMPLE_WIDTH, AudioError
+from kiosk.dialogue.rating import QUESTIONS, answer_sentences
 from kiosk.speech.domain import DomainLanguage
 from kiosk.speech.engine import SpeechError, Transcript, Word, two_pass
 from kiosk.speech.model_layout import FST_MAGIC, ModelError, check_contents, check_layout
@@ -172,16 +179,20 @@ class VoskEngine:
                               f"corrupt, Kaldi's error is printed above); reinstall it with `kiosk models "
                               f"install` or `kiosk models rollback`") from exc
         self._lock = threading.Lock()  # streams may run on several threads; they share the pool
-        self._idle: dict[bool, list[_PooledRecognizer]] = {True: [], False: [self._prepared(probe, False)]}
+        # Idle recognisers by grammar: None (open), "request" (the shop's), "feedback".
+        self._idle: dict[str | None, list[_PooledRecognizer]] = {None: [self._prepared(probe, None)]}
         self.unknown_word = next((w for w in UNKNOWN_WORDS if self._in_vocabulary(w)), None)
         self.vocabulary_size: int | None = None
         self.fillers: tuple[str, ...] = ()
         self.grammar_words: tuple[str, ...] = ()
         self.dropped_words: tuple[str, ...] = ()
-        self._grammar_json: str | None = None
+        self._grammars: dict[str, str] = {}
         entries = self._domain_phrases(domain, phrases)
         if entries and self._layout.graph == "dynamic":
-            self._grammar_json = self._build_grammar(entries)
+            answers = list(answer_sentences()) if domain is not None and language.startswith("en") else []
+            self._grammars["request"] = self._build_grammar(entries, avoid=answers)
+            if answers:
+                self._grammars["feedback"] = self._build_grammar(entries, expected=answers)
         else:
             self.vocabulary_size = self._read_vocabulary_size()
         self._filler_set = frozenset(self.fillers)
@@ -197,7 +208,8 @@ class VoskEngine:
     def _in_vocabulary(self, word: str) -> bool:
         return self._model.vosk_model_find_word(word) >= 0
 
-    def _build_grammar(self, entries: list[str]) -> str:
+    def _in_vocabulary_phrases(self, entries: Sequence[str]) -> tuple[list[str], set[str], set[str]]:
+        """(phrases with out-of-vocabulary words left out, words kept, words dropped)."""
         kept_words: set[str] = set()
         dropped: set[str] = set()
         phrases: list[str] = []
@@ -210,11 +222,24 @@ class VoskEngine:
                     words.append(word)
             if words:
                 phrases.append(" ".join(words))
+        return phrases, kept_words, dropped
+
+    def _build_grammar(self, entries: list[str], *, expected: Sequence[str] = (),
+                       avoid: Sequence[str] = ()) -> str:
+        """The shop's grammar; with `expected`, those answers added at twice the weight. Fillers
+        never use the words of `expected` or `avoid`: one grammar's filler must not be a word the
+        other grammar can hear."""
+        phrases, kept_words, dropped = self._in_vocabulary_phrases(entries)
         if not phrases:
             raise SpeechError(f"none of the shop's words are in the vocabulary of {self.model_dir} "
                               f"(is it a model for language {self.language!r}?); install the right model")
-        self.grammar_words, self.dropped_words = tuple(sorted(kept_words)), tuple(sorted(dropped))
+        answers, answer_words, _ = self._in_vocabulary_phrases([*expected, *avoid])
         grammar = phrases * _PHRASE_WEIGHT
+        if expected:
+            grammar += answers * (2 * _PHRASE_WEIGHT)
+        else:
+            self.grammar_words, self.dropped_words = tuple(sorted(kept_words)), tuple(sorted(dropped))
+        kept_words |= answer_words
         if self.unknown_word:
             grammar.append(self.unknown_word)
             self.vocabulary_size = self._read_vocabulary_size()
@@ -236,9 +261,9 @@ class VoskEngine:
     # -- decoding -----------------------------------------------------------------------------------
     @property
     def grammar_available(self) -> bool:
-        return self._grammar_json is not None
+        return "request" in self._grammars
 
-    def acquire(self, *, grammar: bool) -> _PooledRecognizer:
+    def acquire(self, *, grammar: bool, expect: str | None = None) -> _PooledRecognizer:
         """A recogniser for one utterance, reused when one is idle.
 
         Reuse matters: each Vosk recogniser composes its decoding graph lazily and caches it, so
@@ -246,19 +271,21 @@ class VoskEngine:
         a reused one 0.9 s. Recognisers are recycled after `_RECYCLE_AFTER` utterances so that
         cache cannot grow for ever on a kiosk that runs for months.
         """
-        use_grammar = grammar and self._grammar_json is not None
+        name = None
+        if grammar and self.grammar_available:
+            name = "feedback" if expect in QUESTIONS and "feedback" in self._grammars else "request"
         with self._lock:
-            idle = self._idle[use_grammar]
+            idle = self._idle.setdefault(name, [])
             if idle:
                 return idle.pop()
-            if use_grammar:
-                rec = self._vosk.KaldiRecognizer(self._model, float(SAMPLE_RATE), self._grammar_json)
+            if name is not None:
+                rec = self._vosk.KaldiRecognizer(self._model, float(SAMPLE_RATE), self._grammars[name])
             else:
                 rec = self._vosk.KaldiRecognizer(self._model, float(SAMPLE_RATE))
-        return self._prepared(rec, use_grammar)
+        return self._prepared(rec, name)
 
     @staticmethod
-    def _prepared(rec: Any, grammar: bool) -> _PooledRecognizer:
+    def _prepared(rec: Any, grammar: str | None) -> _PooledRecognizer:
         rec.SetWords(True)  # per-word times and posteriors
         rec.SetMaxAlternatives(0)  # MBR output: the only one with per-word confidences
         return _PooledRecognizer(rec, grammar)
@@ -270,8 +297,8 @@ class VoskEngine:
             if pooled.uses < _RECYCLE_AFTER and len(idle) < _MAX_IDLE:
                 idle.append(pooled)
 
-    def stream(self, *, grammar: bool = True) -> VoskStream:
-        return VoskStream(self, grammar=grammar and self.grammar_available)
+    def stream(self, *, grammar: bool = True, expect: str | None = None) -> VoskStream:
+        return VoskStream(self, grammar=grammar and self.grammar_available, expect=expect)
 
     def decode_open(self, pcm: bytes) -> Transcript:
         """The open-vocabulary pass over a whole utterance (the grammar pass's fallback)."""
@@ -294,6 +321,7 @@ class VoskEngine:
             "grammar_words": len(self.grammar_words), "grammar_dropped": list(self.dropped_words),
             "unknown": self.unknown_word or ("fillers" if self.fillers else "confidence only"),
             "fillers": len(self.fillers), "accept_confidence": self.accept_confidence,
+            "feedback_grammar": "feedback" in self._grammars,
         }
 
 
@@ -302,7 +330,7 @@ class _PooledRecognizer:
     """A Vosk recogniser and how much audio it has decoded: Vosk keeps counting time across utterances."""
 
     rec: Any
-    grammar: bool
+    grammar: str | None  # its grammar's name, None for open decoding
     samples_fed: int = 0
     uses: int = 0
 
@@ -310,10 +338,10 @@ class _PooledRecognizer:
 class VoskStream:
     """One utterance: feed PCM, read partials, finish with the two-pass verdict."""
 
-    def __init__(self, engine: VoskEngine, *, grammar: bool):
+    def __init__(self, engine: VoskEngine, *, grammar: bool, expect: str | None = None):
         self._engine = engine
-        self._pooled = engine.acquire(grammar=grammar)
-        self._grammar = self._pooled.grammar
+        self._pooled = engine.acquire(grammar=grammar, expect=expect)
+        self._grammar = self._pooled.grammar is not None
         self._rec = self._pooled.rec
         self._offset_s = self._pooled.samples_fed / SAMPLE_RATE  # Vosk's clock at this utterance's start
         self._segments: list[dict[str, Any]] = []  # Vosk ends a segment on its own end-point rule

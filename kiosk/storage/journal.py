@@ -292,6 +292,17 @@ class Journal:
             )
             return int(cur.lastrowid)
 
+    def amend_feedback(self, feedback_id: int, rating: int, comment: str | None = None) -> None:
+        """Change a visit's rating or reason (a reason given after the rating was stored)."""
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise ValueError(f"rating must be a whole number from 1 to 5, got {rating!r}")
+        comment = None if comment is None else self._clean(comment)
+        with self._write("amending feedback") as cur:
+            cur.execute("UPDATE feedback SET rating = ?, comment = ? WHERE id = ?",
+                        (int(rating), comment, int(feedback_id)))
+            if cur.rowcount == 0:
+                raise KeyError(f"no feedback {feedback_id}: it may have been purged by the retention policy")
+
     def purge_before(self, cutoff: datetime) -> int:
         """Delete sessions that ended before `cutoff`, with their turns and feedback.
 

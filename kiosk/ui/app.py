@@ -279,9 +279,13 @@ class KioskApp(App):
                 self.theme.large_text = True
             elif card.get("setting") == "high_contrast":
                 self.theme.high_contrast = True
-        if kind == "rating":  # said on the Feedback screen: the rating is already stored
+        if kind in ("rating", "rating_reason"):  # said on the Feedback screen: already stored
             if self.current == "feedback":
-                self.screen("feedback").rated(card.get("stars"))
+                feedback = self.screen("feedback")
+                if kind == "rating":
+                    feedback.rated(card.get("stars"))
+                else:
+                    feedback.reasoned(card.get("reason"))
             return
         if kind == "goodbye" or (turn is not None and turn.session_ended):
             self.show("feedback", goodbye=ev.answer)

@@ -126,6 +126,10 @@ class StillController:
         self.calls.append(("ask_rating", asked))
         self.assistant.ask_rating(asked)
 
+    def ask_reason(self, stars: int | None) -> None:
+        self.calls.append(("ask_reason", stars))
+        self.assistant.ask_reason(stars)
+
     # -- what the screen shows ---------------------------------------------------------------
     def preview(self) -> np.ndarray | None:
         return self.frame if self._camera else None

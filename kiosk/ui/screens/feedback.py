@@ -1,17 +1,20 @@
 """Feedback: a 1–5 rating and an optional reason, one tap each → controller.feedback(rating, reason);
-then thanks, controller.end("goodbye") and back to Attract."""
+then thanks, controller.end("goodbye") and back to Attract.
+
+Both questions can be answered aloud too: while one is on screen the controller is told
+(ask_rating / ask_reason), and the core stores what was said and answers with a "rating" or
+"rating_reason" card, which arrives here as rated() or reasoned()."""
 
 from __future__ import annotations
 
 from kivy.clock import Clock
 from kivy.properties import NumericProperty, OptionProperty, StringProperty
 
+from kiosk.dialogue.rating import BAD_REASONS, GOOD_REASONS
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.widgets import Chip
 
 RATING_WORDS = ("Poor", "Fair", "Good", "Very good", "Excellent")
-GOOD_REASONS = ("Quick answers", "Easy to use", "Found what I needed", "Friendly")
-BAD_REASONS = ("Didn't understand me", "Too slow", "Couldn't find my answer", "Hard to use")
 THANKS_S = 4.0  # the thank-you stays this long, then the session ends
 UNANSWERED_S = 30.0  # nobody rates (a voice-only customer walked off): end the session after this
 
@@ -23,7 +26,7 @@ class FeedbackScreen(KioskScreen):
     thanks_text = StringProperty("")
 
     def on_kv_post(self, *_):
-        self._sent = False
+        self._stored = 0  # the stars the core has stored for this visit (0: none yet)
         self._end_event = None
         self._wait_event = None
         self.app.theme.bind(version=lambda *_: self._build_reasons())
@@ -46,7 +49,10 @@ class FeedbackScreen(KioskScreen):
             self._ask(True)  # a rating can be said as well as tapped
 
     def on_leave(self, *_):
-        self._ask(False)
+        if self.phase == "reason":
+            self._ask_reason(None)
+        else:
+            self._ask(False)
 
     def _ask(self, asked: bool) -> None:
         try:
@@ -54,13 +60,27 @@ class FeedbackScreen(KioskScreen):
         except Exception:  # noqa: BLE001 - voice is a second way to answer, never a reason to fail
             pass
 
+    def _ask_reason(self, stars: int | None) -> None:
+        try:
+            self.app.controller.ask_reason(stars)
+        except Exception:  # noqa: BLE001 - as above
+            pass
+
     def rated(self, stars: int | None) -> None:
-        """The customer said their rating (or "no thanks"); the controller has stored it."""
+        """The customer said their rating (or "no thanks"); the controller has stored it and now
+        asks what stood out, which can be said or tapped too."""
         self.app.activity()
-        self._ask(False)
-        if stars:
-            self.rating = int(stars)
-            self._sent = True
+        if not stars:
+            self._ask(False)
+            self._thank()
+            return
+        self._stored = int(stars)
+        self._offer_reasons(int(stars))
+
+    def reasoned(self, reason: str | None) -> None:
+        """The customer said what stood out (or "no thanks"); the controller has stored it."""
+        self.app.activity()
+        self._stored = int(self.rating)
         self._thank()
 
     def _stop_waiting(self):
@@ -70,10 +90,13 @@ class FeedbackScreen(KioskScreen):
 
     def rate(self, rating: int) -> None:
         self.app.activity()
+        self._offer_reasons(rating)
+
+    def _offer_reasons(self, rating: int) -> None:
         self._stop_waiting()
         self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
         self.rating = rating
-        self._ask(False)  # tapped: what is said next is not a rating
+        self._ask_reason(rating)  # what is said next is a reason, not a rating
         self.phase = "reason"
         self._build_reasons()
 
@@ -91,8 +114,10 @@ class FeedbackScreen(KioskScreen):
             box.add_widget(chip)
 
     def send(self, reason: str | None = None) -> None:
-        if not self._sent and self.rating:
-            self._sent = True
+        # A reason tapped after a spoken rating completes it, and a star tapped after it corrects
+        # it (the core keeps one rating per visit).
+        if self.rating and (self._stored != self.rating or reason):
+            self._stored = int(self.rating)
             self.app.controller.feedback(int(self.rating), reason)
         self._thank()
 
@@ -102,7 +127,9 @@ class FeedbackScreen(KioskScreen):
     def _thank(self) -> None:
         self.app.activity()
         self._stop_waiting()
-        self.thanks_text = "Thank you for your feedback!" if self._sent else "Thank you!"
+        if self.phase == "reason":
+            self._ask_reason(None)
+        self.thanks_text = "Thank you for your feedback!" if self._stored else "Thank you!"
         self.phase = "thanks"
         self.ids.reasons.clear_widgets()
         if self._end_event is None:
@@ -110,8 +137,8 @@ class FeedbackScreen(KioskScreen):
 
     def before_end(self, reason: str) -> None:
         # Walking away after choosing a rating still counts the rating.
-        if self.phase == "reason" and not self._sent and self.rating:
-            self._sent = True
+        if self.phase == "reason" and self.rating and self._stored != self.rating:
+            self._stored = int(self.rating)
             self.app.controller.feedback(int(self.rating), None)
 
     def clear(self) -> None:
@@ -119,7 +146,7 @@ class FeedbackScreen(KioskScreen):
         if self._end_event is not None:
             self._end_event.cancel()
             self._end_event = None
-        self._sent = False
+        self._stored = 0
         self.rating = 0
         self.goodbye = ""
         self.phase = "rate"
