@@ -99,8 +99,11 @@ class Assistant:
             raise RuntimeError("no customer session to attach feedback to")
         if self._feedback is not None and self._feedback[0] == session_id:
             # A visit is rated once: a reason given after a spoken rating completes that rating.
-            self.journal.amend_feedback(self._feedback[1], rating, comment)
-            return self._feedback[1]
+            try:
+                self.journal.amend_feedback(self._feedback[1], rating, comment)
+                return self._feedback[1]
+            except KeyError:
+                pass  # purged meanwhile by the retention policy: what the customer said is stored anew
         row = self.journal.record_feedback(session_id, rating, comment)
         self._feedback = (session_id, row)
         return row

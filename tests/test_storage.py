@@ -404,6 +404,17 @@ def test_feedback_one_to_five_is_stored(conn, journal):
     assert rows == [(1, "could not find hinges"), (5, None)]
 
 
+def test_feedback_can_be_amended_but_not_with_a_bad_rating_or_after_it_is_gone(conn, journal):
+    session = journal.start_session("kiosk-1", "en")
+    row = journal.record_feedback(session, 2)
+    journal.amend_feedback(row, 3, "Too slow")
+    with pytest.raises(ValueError):
+        journal.amend_feedback(row, 9)
+    assert conn.execute("SELECT rating, comment FROM feedback").fetchall() == [(3, "Too slow")]
+    with pytest.raises(KeyError, match="retention"):
+        journal.amend_feedback(row + 1, 4)
+
+
 def test_ending_a_session_twice_keeps_the_first_reason(conn, journal, clock):
     session = journal.start_session("kiosk-1", "en")
     journal.end_session(session, "goodbye")

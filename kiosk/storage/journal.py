@@ -280,9 +280,7 @@ class Journal:
     # -- feedback and retention -----------------------------------------------------------
 
     def record_feedback(self, session_id: str, rating: int, comment: str | None = None) -> int:
-        # bool is an int in Python, but True is not a star rating.
-        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise ValueError(f"rating must be a whole number from 1 to 5, got {rating!r}")
+        _check_rating(rating)
         comment = None if comment is None else self._clean(comment)
         with self._write("recording feedback") as cur:
             self._require_session(cur, session_id)
@@ -294,8 +292,7 @@ class Journal:
 
     def amend_feedback(self, feedback_id: int, rating: int, comment: str | None = None) -> None:
         """Change a visit's rating or reason (a reason given after the rating was stored)."""
-        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise ValueError(f"rating must be a whole number from 1 to 5, got {rating!r}")
+        _check_rating(rating)
         comment = None if comment is None else self._clean(comment)
         with self._write("amending feedback") as cur:
             cur.execute("UPDATE feedback SET rating = ?, comment = ? WHERE id = ?",
@@ -378,3 +375,9 @@ class Journal:
         if not math.isfinite(value) or not -_CONFIDENCE_SLACK <= value <= 1 + _CONFIDENCE_SLACK:
             raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
         return min(max(value, 0.0), 1.0)
+
+
+def _check_rating(rating: int) -> None:
+    # bool is an int in Python, but True is not a star rating.
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ValueError(f"rating must be a whole number from 1 to 5, got {rating!r}")
