@@ -11,8 +11,8 @@ One `Decoder` holds every search, so the acoustic model and dictionary are loade
   stars", "it was too slow", "no thanks"), with the out-of-scope examples as its garbage class.
   It decodes first while such a question is on screen (`expect="rating"` or `"reason"`); a result
   that is not confidently an answer to that question is decoded again with "domain", so a request
-  made there is still heard. Measured on synthesized answers (docs/benchmarks.md): ratings 14/75
-  right with the shop's model alone, 59/75 this way; no shop request was taken for an answer.
+  made there is still heard. Measured on synthesized answers (docs/benchmarks.md): ratings 16/75
+  right with the shop's model alone, 58/75 this way; no shop request was taken for an answer.
 * "_default": the full bundled `en-us.lm.bin`, the open pass.
 
 Grammar mode decodes while audio arrives; the audio is buffered (bounded), and only when the
