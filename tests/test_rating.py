@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.dialogue.rating import BAD_REASONS, GOOD_REASONS, answer_sentences, spoken_rating, spoken_reason
+from kiosk.dialogue.rating import (
+    BAD_REASONS,
+    GOOD_REASONS,
+    SpokenReason,
+    answer_sentences,
+    spoken_rating,
+    spoken_reason,
+)
 
 
 @pytest.mark.parametrize("said, stars", [
@@ -45,7 +52,7 @@ def test_what_stood_out_can_be_said_in_the_screens_words_or_the_usual_ones(said,
 
 @pytest.mark.parametrize("said", ["no thanks", "that's all", "send it", "nothing"])
 def test_declining_to_give_a_reason_is_an_answer_without_one(said):
-    assert spoken_reason(said) == type(spoken_reason("slow"))(None)
+    assert spoken_reason(said) == SpokenReason(None)
 
 
 @pytest.mark.parametrize("said", ["where are the restrooms", "four stars", "slow cooker", "great", ""])

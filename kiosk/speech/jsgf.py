@@ -27,6 +27,7 @@ from pathlib import Path
 from kiosk.nlu.data import OOS, load_dataset
 from kiosk.speech.domain import DIGIT_WORDS, DomainLanguage, spoken_form
 from kiosk.speech.engine import SpeechError
+from kiosk.speech.sphinx_dictionary import dictionary_entries
 
 _MAX_NAME_WORDS = 8  # longer catalogue names are not spoken in full; slots stop looking beyond this
 # The free word loop is only usable on small vocabularies: with the demo store's 2,363 words the
@@ -62,19 +63,14 @@ class DomainGrammar:
 
 def dictionary_words(path: str | Path) -> frozenset[str]:
     """The words of a CMU-format pronouncing dictionary ("word(2)" alternates folded in)."""
-    words = set()
     try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                head = line.split(None, 1)[0] if line.strip() else ""
-                if head:
-                    words.add(head.split("(", 1)[0])
+        words = frozenset(word for word, _ in dictionary_entries(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise SpeechError(f"cannot read the pronouncing dictionary {path}: {exc}; "
                           "reinstall pocketsphinx or point speech.models_dir at a complete model") from None
     if not words:
         raise SpeechError(f"the pronouncing dictionary {path} is empty; reinstall the model")
-    return frozenset(words)
+    return words
 
 
 def out_of_scope_sentences(intents: str | Path) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
 from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
-from kiosk.dialogue.rating import spoken_rating, spoken_reason
+from kiosk.dialogue.rating import answers
 from kiosk.dialogue.session import PRODUCT_INTENTS
 from kiosk.events import TurnResult
 from kiosk.nlu.understand import names_a_product
@@ -182,12 +182,11 @@ class Listener:
         question = self._question()
         if question is None:
             return None
-        parse = spoken_rating if question == "rating" else spoken_reason
         details = transcript.details
         candidates = [transcript.text, *((details.get(k) or {}).get("text") or ""
                                          for k in ("expected_rejected", "grammar_rejected")),
                       *(text for text, _ in transcript.alternatives)]
-        return next((text for text in candidates if text and parse(text) is not None), None)
+        return next((text for text in candidates if text and answers(question, text)), None)
 
     def _finish(self, ended_s: float, reason: str) -> Heard:
         assert self._stream is not None

@@ -164,7 +164,7 @@ class PocketSphinxEngine:
             self.feedback_grammar = build_grammar(expected, known, out_of_scope=out_of_scope,
                                                   sentence_weight=3 * _ANSWER_WEIGHT)
         with tempfile.TemporaryDirectory(prefix="kiosk-sphinx-") as tmp:
-            dictionary = self._dictionary(Path(tmp))
+            dictionary, self.dictionary_entries = self._dictionary(Path(tmp))
             try:
                 config = pocketsphinx.Config(hmm=str(self.files.hmm), lm=str(self.files.lm),
                                              dict=str(dictionary), loglevel="FATAL",
@@ -179,23 +179,22 @@ class PocketSphinxEngine:
                 self._add_grammar(Path(tmp))
         self._active: _PocketSphinxStream | None = None
 
-    def _dictionary(self, tmp: Path) -> Path:
+    def _dictionary(self, tmp: Path) -> tuple[Path, int | None]:
         """The pronouncing dictionary cut down to the words the models use (kiosk.speech.
-        sphinx_dictionary), or the whole one when the open model's words cannot be read."""
+        sphinx_dictionary) and its number of entries, or the whole one (None) when the open model's
+        words cannot be read."""
         keep = lm_vocabulary(self.files.lm)
-        self.dictionary_entries: int | None = None
         if keep is None:
-            return self.files.dictionary
+            return self.files.dictionary, None
         for g in (self.grammar, self.feedback_grammar):
             if g is not None:
                 keep |= frozenset(g.words) | g.garbage_words
         trimmed = tmp / "kiosk.dict"
         try:
-            self.dictionary_entries = write_dictionary(self.files.dictionary, trimmed, keep)
+            return trimmed, write_dictionary(self.files.dictionary, trimmed, keep)
         except (OSError, UnicodeDecodeError) as exc:
             raise SpeechError(f"cannot read the pronouncing dictionary {self.files.dictionary}: {exc}; "
                               "reinstall pocketsphinx") from None
-        return trimmed
 
     def _add_grammar(self, tmp: Path) -> None:
         """The "domain" (or "jsgf") search, and the Feedback screen's "feedback" search."""

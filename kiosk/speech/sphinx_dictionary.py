@@ -15,6 +15,7 @@ is used as before.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 _TRIE_MAGIC = b"Trie Language Model"
@@ -51,14 +52,23 @@ def lm_vocabulary(path: str | Path) -> frozenset[str] | None:
         return None
 
 
+def dictionary_entries(path: str | Path) -> Iterator[tuple[str, str]]:
+    """(word, line) for each entry of a CMU-format pronouncing dictionary, read as it goes; an
+    alternate pronunciation "read(2)" gives the word "read". OSError/UnicodeDecodeError pass up."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            head = line.split(None, 1)[0] if line.strip() else ""
+            if head:
+                yield head.split("(", 1)[0], line
+
+
 def write_dictionary(source: str | Path, target: str | Path, keep: frozenset[str]) -> int:
     """Copy the entries of `source` whose word (alternates "read(2)" included) is in `keep` to
     `target`; returns how many were written."""
     written = 0
-    with open(source, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as out:
-        for line in src:
-            head = line.split(None, 1)[0] if line.strip() else ""
-            if head and head.split("(", 1)[0] in keep:
+    with open(target, "w", encoding="utf-8") as out:
+        for word, line in dictionary_entries(source):
+            if word in keep:
                 out.write(line)
                 written += 1
     return written

@@ -46,24 +46,19 @@ class FeedbackScreen(KioskScreen):
         if self._wait_event is None and self.phase != "thanks":
             self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
         if self.phase == "rate":
-            self._ask(True)  # a rating can be said as well as tapped
+            self._tell("ask_rating", True)  # a rating can be said as well as tapped
 
     def on_leave(self, *_):
         if self.phase == "reason":
-            self._ask_reason(None)
+            self._tell("ask_reason", None)
         else:
-            self._ask(False)
+            self._tell("ask_rating", False)
 
-    def _ask(self, asked: bool) -> None:
+    def _tell(self, method: str, value) -> None:
+        """Tell the controller which question is up, so a spoken answer to it is expected."""
         try:
-            self.app.controller.ask_rating(asked)
+            getattr(self.app.controller, method)(value)
         except Exception:  # noqa: BLE001 - voice is a second way to answer, never a reason to fail
-            pass
-
-    def _ask_reason(self, stars: int | None) -> None:
-        try:
-            self.app.controller.ask_reason(stars)
-        except Exception:  # noqa: BLE001 - as above
             pass
 
     def rated(self, stars: int | None) -> None:
@@ -71,7 +66,7 @@ class FeedbackScreen(KioskScreen):
         asks what stood out, which can be said or tapped too."""
         self.app.activity()
         if not stars:
-            self._ask(False)
+            self._tell("ask_rating", False)
             self._thank()
             return
         self._stored = int(stars)
@@ -96,7 +91,7 @@ class FeedbackScreen(KioskScreen):
         self._stop_waiting()
         self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
         self.rating = rating
-        self._ask_reason(rating)  # what is said next is a reason, not a rating
+        self._tell("ask_reason", rating)  # what is said next is a reason, not a rating
         self.phase = "reason"
         self._build_reasons()
 
@@ -128,7 +123,7 @@ class FeedbackScreen(KioskScreen):
         self.app.activity()
         self._stop_waiting()
         if self.phase == "reason":
-            self._ask_reason(None)
+            self._tell("ask_reason", None)
         self.thanks_text = "Thank you for your feedback!" if self._stored else "Thank you!"
         self.phase = "thanks"
         self.ids.reasons.clear_widgets()
