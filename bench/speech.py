@@ -111,6 +111,7 @@ def _spoken_answers(engine, assistant, config) -> dict:
         return [h.turn.card if h.turn else {} for h in heard + ([tail] if tail else [])]
 
     out: dict[str, list[int]] = {}
+    missed: list[str] = []  # commands not heard, to see which phrasings the recogniser misses
 
     def score(key: str, ok: bool) -> None:
         out.setdefault(key, [0, 0])
@@ -128,13 +129,16 @@ def _spoken_answers(engine, assistant, config) -> dict:
             score("reasons_baseline", hear(item["text"], voice, "reason", _Unaware) == want)
         for item in data["commands"]:
             cards = hear(item["text"], voice, None)
-            score("commands", [c.get("setting") or c.get("kind") for c in cards] == [item["card"]])
+            heard_right = [c.get("setting") or c.get("kind") for c in cards] == [item["card"]]
+            score("commands", heard_right)
+            if not heard_right:
+                missed.append(f"{voice}: {item['text']}")
     for question in ("rating", "reason"):
         for item in requests:
             cards = hear(item["text"], "en-us", question)
             taken = any(c.get("kind") in ("rating", "rating_reason") for c in cards)
             score("requests_taken_as_answers", taken)
-    return {k: f"{a}/{n}" for k, (a, n) in out.items()}
+    return {**{k: f"{a}/{n}" for k, (a, n) in out.items()}, "commands_missed": missed}
 
 
 def worker(engine_name: str, mode: str) -> dict:

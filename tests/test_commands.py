@@ -45,13 +45,19 @@ def test_the_command_opens_the_scan_screen_and_keeps_the_pending_question(assist
     ("bigger text please", "large_text"), ("I can't read this", "large_text"), ("zoom in", "large_text"),
     ("high contrast", "high_contrast"), ("turn on high contrast mode", "high_contrast"),
     ("make it easier to see", "high_contrast"),
+    ("make the text smaller", "normal_text"), ("smaller text please", "normal_text"),
+    ("zoom out", "normal_text"),
+    ("the text is too big", "normal_text"), ("can you put the writing back to normal", "normal_text"),
+    ("turn off high contrast", "normal_contrast"), ("turn the high contrast mode off", "normal_contrast"),
+    ("normal colours please", "normal_contrast"), ("no high contrast", "normal_contrast"),
 ])
 def test_the_screen_switches_can_be_asked_for(said, command):
     assert kiosk_command(said) == command
 
 
 @pytest.mark.parametrize("said", ["do you have large print books", "where are the big letters for signs",
-                                  "how much is the high contrast paint"])
+                                  "how much is the high contrast paint", "do you have a smaller drill",
+                                  "turn high contrast", "is the text on the box too small"])
 def test_shop_requests_about_such_things_are_not_switches(said):
     assert kiosk_command(said) is None
 
@@ -60,3 +66,10 @@ def test_asking_for_bigger_text_is_answered_and_journaled(assistant):
     result = assistant.turn("make the text bigger")
     assert result.card == {"kind": "display", "setting": "large_text"} and "bigger" in result.answer
     assert result.intent == "display_setting"
+
+
+def test_a_switch_turned_on_by_voice_can_be_turned_off_by_voice(assistant):
+    smaller = assistant.turn("make the text smaller")
+    assert smaller.card == {"kind": "display", "setting": "normal_text"} and "usual size" in smaller.answer
+    plain = assistant.turn("turn off high contrast")
+    assert plain.card == {"kind": "display", "setting": "normal_contrast"} and "off" in plain.answer

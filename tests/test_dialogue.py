@@ -171,6 +171,11 @@ def test_where_is_the_thing_finds_the_product_or_the_place_it_names(assistant):
         "where is the exit": ("store_services", "Entrance and exit"),  # asked "which product?" before
         "where's the entrance": ("store_services", "Entrance and exit"),  # listed the departments
         "where is the customer service desk": ("store_services", "Customer Service desk"),  # not understood
+        "where's the service desk": ("store_services", "Customer Service desk"),  # read as a complaint
+        "how do I get to the customer service desk": ("store_services", "Customer Service desk"),  # ditto
+        "how do I find the way out": ("store_services", "Entrance and exit"),
+        "how do I get to the help desk": ("store_services", "Customer Service desk"),  # read as "help"
+        "how do I get to the garden centre": ("find_department", "Garden"),
     }
     for text, (intent, named) in cases.items():
         r = assistant.turn(text)

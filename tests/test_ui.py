@@ -159,7 +159,8 @@ def test_touch_alone_reaches_the_controller(tmp_path):
     assert r["cancel"] == 1 and r["after_cancel"] == "conversation"
     assert r["resolved"] == ["resolved"] and r["pill_gone"]
     assert r["feedback_screen"] == "feedback"
-    assert r["feedback_call"] == [["feedback", 4, "Easy to use"]]
+    # The star is stored when tapped; the reason completes that one rating.
+    assert r["feedback_call"] == [["feedback", 4, None], ["feedback", 4, "Easy to use"]]
     assert r["stored"] == [[4, "Easy to use"]]
     assert r["final"] == "attract" and ["end", "goodbye"] in r["ended"]
 
@@ -175,7 +176,11 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
         ctl.said("I want to scan my receipt"); d.pump()
         seen["scan"] = app.current
         ctl.said("make the text bigger"); d.pump()
-        seen["large_text"] = app.theme.large_text
+        ctl.said("turn on high contrast"); d.pump()
+        seen["large_text"] = (app.theme.large_text, app.theme.high_contrast)
+        ctl.said("make the text smaller"); d.pump()
+        ctl.said("turn off high contrast"); d.pump()
+        seen["back_to_normal"] = (app.theme.large_text, app.theme.high_contrast)
         ctl.said("I want to talk to a person"); d.pump()
         seen["handoff"] = app.current
         ctl.said("cancel"); d.pump()
@@ -199,7 +204,8 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
     assert r["order"][0] == "conversation" and set(r["order"][1]) == {"Ready to collect", "Collect Point"}
     assert r["handoff"] == "handoff"
     assert r["cancelled"] == ["conversation", {}]
-    assert r["scan"] == "scan" and r["large_text"]
+    assert r["scan"] == "scan" and r["large_text"] == [True, True]
+    assert r["back_to_normal"] == [False, False]  # turned off by voice as well
     assert r["goodbye"] == "feedback" and r["asked"] == [["ask_rating", True]]
     # The spoken rating shows as stars, and "what stood out?" is asked next, by voice as well.
     assert r["rated"][0][0][0] == "reason" and r["rated"][1] == 4
@@ -210,24 +216,44 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
     assert r["final"] == "attract" and r["feedback"] == []  # stored by the spoken answers alone
 
 
-def test_a_reason_or_a_new_star_tapped_after_a_spoken_rating_completes_it(tmp_path):
-    r = run_ui(tmp_path, """
+# A visit that reaches the Feedback screen, for the tests of what is stored from it.
+_TO_FEEDBACK = """
         seen = {}
         ctl.emit(CustomerArrived(t=0.0)); d.pump()
         ctl.said("where are the restrooms"); d.pump()
         ctl.said("goodbye"); d.pump()
         fbs = app.screen("feedback")
+"""
+_STORED = 'seen["stored"] = [tuple(r) for r in assistant.journal._conn.execute("SELECT rating, comment FROM feedback")]'
+
+
+def test_a_reason_or_a_new_star_tapped_after_a_spoken_rating_completes_it(tmp_path):
+    r = run_ui(tmp_path, _TO_FEEDBACK + f"""
         ctl.said("two stars"); d.pump()
         seen["phase"] = fbs.phase
         tap(fbs.ids.star3); d.pump()  # changed their mind
         chip = next(c for c in fbs.ids.reasons.children if c.text == "Too slow")
         tap(chip); d.pump()
-        seen["stored"] = [tuple(r) for r in assistant.journal._conn.execute("SELECT rating, comment FROM feedback")]
+        {_STORED}
         seen["phase_after"] = fbs.phase
         report(**seen)
     """)
     assert r["phase"] == "reason" and r["phase_after"] == "thanks"
     assert r["stored"] == [[3, "Too slow"]]
+
+
+def test_a_tapped_rating_is_kept_when_the_reason_is_skipped(tmp_path):
+    r = run_ui(tmp_path, _TO_FEEDBACK + f"""
+        tap(fbs.ids.star2); d.pump()
+        seen["button"] = fbs.ids.skip.text
+        tap(fbs.ids.skip); d.pump()
+        seen["thanks"] = (fbs.phase, fbs.thanks_text)
+        {_STORED}
+        report(**seen)
+    """)
+    assert r["button"] == "Done"
+    assert r["thanks"] == ["thanks", "Thank you for your feedback!"]
+    assert r["stored"] == [[2, None]]
 
 
 def test_scan_screen_previews_and_shows_the_result(tmp_path):

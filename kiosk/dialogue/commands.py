@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Command = Literal["scan", "large_text", "high_contrast"]
+Command = Literal["scan", "large_text", "normal_text", "high_contrast", "normal_contrast"]
 
 # What the camera can read (see kiosk.vision.scan); a gift or rewards card is not among them.
 _THINGS = (r"(?:(?:my|the|a|an|this|that|your) )?(?:(?:order|pickup|pick up|collection) )?"
@@ -39,6 +39,15 @@ _HIGH_CONTRAST = re.compile(
     rf"^{_WANT}(?:(?:turn on |switch on |use |more |higher )?(?:the )?high contrast(?: mode)?(?: on)?"
     rf"|more contrast|higher contrast|(?:make (?:the |it |this )?(?:screen |text )?)?easier to see)"
     rf"(?: please)?$")
+# ... and back: a customer who turned a mode on by voice can turn it off by voice.
+_NORMAL_TEXT = re.compile(
+    rf"^{_WANT}(?:(?:make|turn|set|put) (?:the |your )?{_TEXT} (?:smaller|small|normal|back|back to normal)"
+    rf"|(?:smaller|small|normal|regular) {_TEXT}(?: size)?|zoom out|(?:the )?{_TEXT} (?:is )?too (?:big|large))"
+    rf"(?: please)?$")
+_NORMAL_CONTRAST = re.compile(
+    rf"^{_WANT}(?:(?:turn |switch )?off (?:the )?high contrast(?: mode)?"
+    rf"|(?:(?:turn|switch) )?(?:the )?high contrast(?: mode)? off"
+    rf"|(?:no|no more|not|stop|less|normal|regular) (?:high )?contrast(?: mode)?|normal colou?rs)(?: please)?$")
 
 
 def _normalise(text: str) -> str:
@@ -48,8 +57,8 @@ def _normalise(text: str) -> str:
 
 
 def kiosk_command(text: str) -> Command | None:
-    """"scan" (show the camera something), "large_text" or "high_contrast" (the screen's switches),
-    or None for everything else."""
+    """"scan" (show the camera something); "large_text", "high_contrast" or back to "normal_text",
+    "normal_contrast" (the screen's switches); or None for everything else."""
     words = _normalise(text)
     if _SCAN.match(words) or _SCAN_ALONE.match(words):
         return "scan"
@@ -57,8 +66,11 @@ def kiosk_command(text: str) -> Command | None:
         return "large_text"
     if _HIGH_CONTRAST.match(words):
         return "high_contrast"
+    if _NORMAL_TEXT.match(words):
+        return "normal_text"
+    if _NORMAL_CONTRAST.match(words):
+        return "normal_contrast"
     return None
-
 
 
 def command_sentences() -> tuple[str, ...]:
@@ -73,5 +85,6 @@ def command_sentences() -> tuple[str, ...]:
         "make the text bigger", "make the writing bigger", "make the writing larger", "bigger text please",
         "larger text", "zoom in", "i can't read this", "i can't read the text",
         "high contrast", "turn on high contrast", "high contrast mode", "more contrast please",
-        "make it easier to see",
+        "make it easier to see", "make the text smaller", "smaller text please", "turn off high contrast",
+        "high contrast off", "no more high contrast",
     )

@@ -21,8 +21,13 @@ FUTURE_INTENTS = frozenset({"store_hours"})
 TIE_POINTS = 4.0
 # A catalogue match this good is the product's name or alias as written (look-alikes score ~80).
 EXACT_PRODUCT_SCORE = 95.0
-_WHERE = re.compile(r"^(?:excuse me |hi |hello |sorry )?"
-                    r"(?:where(?:'s| is| are| do i find| can i find)|which way)\b", re.IGNORECASE)
+# What the model makes of a "where is <a service>" question it has not seen: "where's my online
+# order" stays an order question, "where's the service desk" is not a complaint.
+PLACE_MISREAD = frozenset({None, "find_department", "complaint", "help"})
+# A question about where something is or how to get there ("how do I find the way out").
+_WHERE = re.compile(r"^(?:excuse me |hi |hello |sorry |um |so )?(?:can you tell me |could you tell me )?"
+                    r"(?:where(?:'s| is| are| do i find| can i find)|which way"
+                    r"|how (?:do|can|would) i (?:get|find|leave)|how to (?:get|find))\b", re.IGNORECASE)
 MAX_TEXT_CHARS = 2000
 _WEEKLY = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)days\b", re.IGNORECASE)
 _WEEKDAY_STEMS = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
@@ -109,10 +114,11 @@ class Understander:
             # place the profile names, and the catalogue only finds look-alikes ("timer"). A
             # product named as written still wins: "where are the light bulbs" wants the bulbs.
             intent = "store_services" if service else "find_department"
-        elif service and not department and (intent == "find_department"
-                                             or (intent is None and _WHERE.match(text))):
-            # "where's the entrance", "where is the customer service desk": a place the profile
-            # lists as a service, asked about as a department or in words the model has not seen.
+        elif service and not department and (intent == "find_department" or _WHERE.match(text)) \
+                and intent in PLACE_MISREAD and not names_a_product(products):
+            # "where's the entrance", "how do I get to the service desk": a place the profile lists
+            # as a service, asked about as a department or in words the model reads otherwise
+            # ("service" sounds like a complaint to it).
             intent = "store_services"
         return Understanding(
             text=text,

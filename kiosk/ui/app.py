@@ -274,11 +274,12 @@ class KioskApp(App):
         if kind == "open_scan":  # "I want to scan my receipt"
             self.show("scan")
             return
-        if kind == "display":  # "make the text bigger": the same switch as the button at the top
-            if card.get("setting") == "large_text":
-                self.theme.large_text = True
-            elif card.get("setting") == "high_contrast":
-                self.theme.high_contrast = True
+        if kind == "display":  # "make the text bigger": the same switches as the buttons at the top
+            setting = card.get("setting")
+            if setting in ("large_text", "normal_text"):
+                self.theme.large_text = setting == "large_text"
+            elif setting in ("high_contrast", "normal_contrast"):
+                self.theme.high_contrast = setting == "high_contrast"
         if kind in ("rating", "rating_reason"):  # said on the Feedback screen: already stored
             if self.current == "feedback":
                 feedback = self.screen("feedback")

@@ -1,5 +1,7 @@
 """Feedback: a 1–5 rating and an optional reason, one tap each → controller.feedback(rating, reason);
-then thanks, controller.end("goodbye") and back to Attract.
+then thanks, controller.end("goodbye") and back to Attract. The stars are stored as soon as they
+are tapped (or said), so skipping the reason or walking away keeps them; a reason, or another
+star, changes that one rating.
 
 Both questions can be answered aloud too: while one is on screen the controller is told
 (ask_rating / ask_reason), and the core stores what was said and answers with a "rating" or
@@ -85,7 +87,13 @@ class FeedbackScreen(KioskScreen):
 
     def rate(self, rating: int) -> None:
         self.app.activity()
+        self._store(rating, None)
         self._offer_reasons(rating)
+
+    def _store(self, rating: int, reason: str | None) -> None:
+        if rating and (self._stored != rating or reason):
+            self._stored = int(rating)
+            self.app.controller.feedback(int(rating), reason)
 
     def _offer_reasons(self, rating: int) -> None:
         self._stop_waiting()
@@ -109,11 +117,8 @@ class FeedbackScreen(KioskScreen):
             box.add_widget(chip)
 
     def send(self, reason: str | None = None) -> None:
-        # A reason tapped after a spoken rating completes it, and a star tapped after it corrects
-        # it (the core keeps one rating per visit).
-        if self.rating and (self._stored != self.rating or reason):
-            self._stored = int(self.rating)
-            self.app.controller.feedback(int(self.rating), reason)
+        """A reason chip: it completes the rating, which was stored when its star was tapped or said."""
+        self._store(int(self.rating), reason)
         self._thank()
 
     def skip(self) -> None:
@@ -129,12 +134,6 @@ class FeedbackScreen(KioskScreen):
         self.ids.reasons.clear_widgets()
         if self._end_event is None:
             self._end_event = Clock.schedule_once(lambda *_: self.app.end_session("goodbye"), THANKS_S)
-
-    def before_end(self, reason: str) -> None:
-        # Walking away after choosing a rating still counts the rating.
-        if self.phase == "reason" and self.rating and self._stored != self.rating:
-            self._stored = int(self.rating)
-            self.app.controller.feedback(int(self.rating), None)
 
     def clear(self) -> None:
         self._stop_waiting()
