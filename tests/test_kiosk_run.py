@@ -25,7 +25,10 @@ from make_scenes import write_video
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _walk_up_video(path: Path, seconds: float = 14.0, fps: float = 10.0) -> Path:
+def _walk_up_video(path: Path, seconds: float = 40.0, fps: float = 10.0) -> Path:
+    # The customer stays well past the question: the speech engine loads in the background (7 s
+    # on a busy CI machine), and when the video ends the customer leaves, which ends listening and
+    # cut "where are the restrooms" short at "where are the rest" in one run with 14 s.
     scene = np.full((480, 640, 3), (185, 195, 200), np.uint8)
     cv2.rectangle(scene, (0, 380), (640, 480), (90, 90, 100), -1)
     frames = []
