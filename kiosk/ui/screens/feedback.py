@@ -46,7 +46,7 @@ class FeedbackScreen(KioskScreen):
 
     def on_enter(self, *_):
         if self._wait_event is None and self.phase != "thanks":
-            self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
+            self._wait_event = Clock.schedule_once(lambda *_: self._thank(), UNANSWERED_S)
         if self.phase == "rate":
             self._tell("ask_rating", True)  # a rating can be said as well as tapped
 
@@ -97,7 +97,7 @@ class FeedbackScreen(KioskScreen):
 
     def _offer_reasons(self, rating: int) -> None:
         self._stop_waiting()
-        self._wait_event = Clock.schedule_once(lambda *_: self.send(None), UNANSWERED_S)
+        self._wait_event = Clock.schedule_once(lambda *_: self._thank(), UNANSWERED_S)
         self.rating = rating
         self._tell("ask_reason", rating)  # what is said next is a reason, not a rating
         self.phase = "reason"
