@@ -74,6 +74,11 @@ class EndpointSection(_Section):
     trailing_silence_ms: int = Field(700, ge=90, le=5000)  # this much silence closes it
     max_utterance_s: float = Field(12.0, ge=1, le=60)
     no_speech_timeout_s: float = Field(6.0, ge=1, le=120)  # push-to-talk: give up if nobody speaks
+    # Hands-free with no working camera (none configured, unplugged, failed): nothing can tell that
+    # a customer is there, so the microphone listens all the time. Before a visit starts only a
+    # greeting ("hello", "hi, where are the restrooms") is acted on; anything else is dropped
+    # unseen and unrecorded. False: such a kiosk waits for a tap.
+    listen_without_camera: bool = True
 
 
 class SpeechSection(_Section):

@@ -49,12 +49,42 @@ def _request_wav(path: Path) -> Path:
     return path
 
 
+def _run_kiosk(tmp_path: Path, config_text: str, done) -> tuple[list[str], list[str], int]:
+    """`kiosk run` until `done(log lines)` or 90 s, then SIGINT; (log lines, event lines, exit code)."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text(config_text)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(HOME=str(tmp_path), KIVY_HOME=str(tmp_path / "kivy"), TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(config), "--size", "800x480"],
+                            cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if done(list(lines)):
+                break
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # what systemd's stop (or Ctrl-C) does
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(5)
+    lines = [line.rstrip("\n") for line in lines]
+    events = [line.split("kiosk.events: ", 1)[1] for line in lines if "kiosk.events: " in line]
+    return lines, events, proc.returncode
+
+
 @pytest.mark.slow
 def test_kiosk_run_walk_up_ask_and_answer(tmp_path):
     video = _walk_up_video(tmp_path / "camera.avi")
     speech = _request_wav(tmp_path / "mic.wav")
-    config = tmp_path / "kiosk.toml"
-    config.write_text(f"""
+    lines, events, returncode = _run_kiosk(tmp_path, f"""
 [kiosk]
 id = "run-test"
 [storage]
@@ -72,33 +102,9 @@ mode = "hands_free"
 enabled = false
 [ui]
 fullscreen = false
-""")
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.update(HOME=str(tmp_path), KIVY_HOME=str(tmp_path / "kivy"), TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--config", str(config), "--size", "800x480"],
-                            cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if any("Answered source=speech" in line for line in lines) and \
-                    any("screen conversation" in line for line in lines):
-                break
-            time.sleep(0.2)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # what systemd's stop (or Ctrl-C) does
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        reader.join(5)
-    lines = [line.rstrip("\n") for line in lines]
+""", lambda lines: any("Answered source=speech" in line for line in lines)
+                     and any("screen conversation" in line for line in lines))
     log = "\n".join(lines)
-    events = [line.split("kiosk.events: ", 1)[1] for line in lines if "kiosk.events: " in line]
     assert any(e.startswith("DeviceStatus device=camera state=live") for e in events), log[-3000:]
     assert any(e.startswith("CustomerArrived") for e in events), log[-3000:]
     assert "screen welcome" in log
@@ -109,5 +115,46 @@ fullscreen = false
     order = [next(i for i, e in enumerate(events) if e.startswith(p)) for p in ("CustomerArrived",
                                                                                 "Answered source=speech")]
     assert order == sorted(order)
-    assert proc.returncode == 0, log[-3000:]
+    assert returncode == 0, log[-3000:]
+    assert "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_kiosk_run_without_a_camera_wakes_on_hello(tmp_path):
+    """No camera, hands-free: the microphone listens for a greeting. A passer-by's question before
+    it is neither answered nor shown; "hello" opens the visit, and the next question is answered."""
+    from kiosk.speech.synth import in_room, synthesize, write_wav
+
+    speech = tmp_path / "mic.wav"
+    write_wav(speech, b"".join([
+        in_room(synthesize("where are the restrooms"), before_s=2.0, after_s=2.0),
+        in_room(synthesize("hello"), before_s=0.5, after_s=2.5),
+        in_room(synthesize("what time do you close today"), before_s=0.5, after_s=3.0)]))
+    lines, events, returncode = _run_kiosk(tmp_path, f"""
+[kiosk]
+id = "run-test"
+[storage]
+database = "{tmp_path / 'kiosk.db'}"
+[camera]
+source = "none"
+[audio]
+source = "file"
+file = "{speech}"
+[endpoint]
+mode = "hands_free"
+[tts]
+enabled = false
+[ui]
+fullscreen = false
+""", lambda lines: sum("Answered source=speech" in line for line in lines) >= 2)
+    log = "\n".join(lines)
+    spoken = [e for e in events if e.startswith("Answered source=speech")]
+    assert len(spoken) == 2, log[-3000:]
+    assert "intent=greet" in spoken[0] and "intent=store_hours" in spoken[1], log[-3000:]
+    assert "restroom" not in log.lower()  # the words before the visit are not even logged
+    assert "speech before a visit was not a greeting: ignored" in log
+    listening = events.index("ListeningChanged listening=True")
+    assert listening < events.index(spoken[0])  # listening from the start, shown on the Attract screen
+    assert "screen conversation" in log
+    assert returncode == 0, log[-3000:]
     assert "Traceback" not in log

@@ -420,6 +420,67 @@ def test_hands_free_listens_while_the_camera_sees_a_customer(config, clock, tmp_
     assert events.index(left) < events.index(closed)
 
 
+def test_hands_free_without_a_camera_wakes_on_a_greeting(config, clock, tmp_path, runtimes):
+    from kiosk.app import build_speech_engine
+    from kiosk.audio.wavfile import FileSource
+    from kiosk.runtime.workers import PacedSource
+    from kiosk.speech.synth import in_room, synthesize, write_wav
+
+    wav = tmp_path / "speech.wav"
+    write_wav(wav, b"".join([in_room(synthesize("where are the restrooms"), before_s=0.6, after_s=1.5),
+                             in_room(synthesize("hello"), before_s=0.3, after_s=1.5),
+                             in_room(synthesize("where are the restrooms"), before_s=0.3, after_s=12.0)]))
+    hands_free = with_sections(config, endpoint={"mode": "hands_free"}, camera={"source": "none"})
+    assistant = build(config, clock, tmp_path)
+    runtime, events = runtimes(
+        hands_free, assistant, microphone_factory=lambda: PacedSource(FileSource(wav), speed=2.0),
+        speech_engine_factory=lambda: build_speech_engine(config, assistant, engine="pocketsphinx"))
+    assert runtime.listens_without_camera  # what the Attract screen reads to offer "say hello"
+    runtime.start()
+    answered = [events.wait_for(lambda e: isinstance(e, Answered), timeout=60)]
+    answered.append(events.wait_for(lambda e: isinstance(e, Answered) and e is not answered[0], timeout=60))
+    assert [a.turn.intent for a in answered] == ["greet", "restrooms"]  # the passer-by's was dropped
+    opened = events.wait_for(lambda e: isinstance(e, ListeningChanged) and e.listening)
+    assert events.index(opened) < events.index(answered[0])  # listening before anyone is seen or taps
+    before_visit = events.events[:events.index(answered[0])]
+    # Nothing of what was said before the visit reached the screen, not even the level meter.
+    assert not [e for e in before_visit if isinstance(e, (PartialTranscript, AudioLevel))]
+    assert [e for e in events.events[events.index(answered[0]):] if isinstance(e, PartialTranscript)]
+    # The visit ends; the cleared Attract screen is told again that the microphone still listens.
+    runtime.end("idle")
+    ended = events.wait_for(lambda e: isinstance(e, SessionEnded))
+    events.wait_for(lambda e: isinstance(e, ListeningChanged) and e.listening
+                    and events.index(e) > events.index(ended))
+
+
+def test_a_camera_that_fails_leaves_hands_free_listening_for_a_greeting(config, clock, tmp_path, runtimes):
+    from kiosk.app import build_speech_engine
+    from kiosk.audio.wavfile import FileSource
+    from kiosk.runtime.workers import PacedSource
+    from kiosk.vision.camera import CameraError
+
+    def broken_camera():
+        raise CameraError("/dev/video0: no such device")
+
+    room = room_tone(tmp_path, seconds=4.0)
+    assistant = build(config, clock, tmp_path)
+    for listen in (False, True):
+        hands_free = with_sections(config, endpoint={"mode": "hands_free", "listen_without_camera": listen})
+        runtime, events = runtimes(
+            hands_free, assistant, camera_factory=broken_camera,
+            microphone_factory=lambda: PacedSource(FileSource(room), speed=4.0),
+            speech_engine_factory=lambda: build_speech_engine(config, assistant, engine="pocketsphinx"))
+        runtime.start()
+        def status(device, state):
+            return lambda e: isinstance(e, DeviceStatus) and (e.device, e.state) == (device, state)
+
+        events.wait_for(status("camera", "failed"))
+        events.wait_for(status("microphone", "off"), timeout=60)  # the file is over
+        assert bool(events.of(ListeningChanged)) == listen, events.names()
+        assert runtime.listens_without_camera == listen
+        runtime.stop()
+
+
 def test_the_microphone_is_muted_while_the_kiosk_speaks(config, clock, tmp_path, runtimes):
     from kiosk.app import build_speech_engine
     from kiosk.audio.speaker import Speaker

@@ -147,6 +147,29 @@ def test_partial_text_grows_while_the_customer_talks(engine, assistant, config):
     assert heard and len(partials[-1].split()) >= len(partials[0].split())
 
 
+def test_before_a_visit_only_a_greeting_is_answered(engine, assistant, config):
+    """Hands-free with no camera: the kiosk listens before anyone has started a visit. What passers-by
+    say is neither shown (no partial words), answered nor recorded; a greeting starts the visit."""
+    from kiosk.app import build_endpointer
+    from kiosk.speech.listener import Listener
+
+    partials: list[str] = []
+    started: list[bool] = []
+    listener = Listener(engine, assistant, build_endpointer(config), on_partial=partials.append,
+                        on_speech_start=lambda: started.append(True),
+                        wake_only=lambda: assistant.session_id is None)
+    listener.endpointer.set_present(True)
+    for passer_by in ("where are the restrooms", "I think we should go home now"):
+        assert hear(listener, speech(passer_by)) == []
+    assert partials == [] and started == [] and assistant.session_id is None
+    assert assistant.journal._conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0
+    heard = hear(listener, speech("hello"))
+    assert [h.turn.intent for h in heard] == ["greet"] and assistant.session_id is not None
+    heard = hear(listener, speech("where are the restrooms"))
+    assert [h.turn.intent for h in heard] == ["restrooms"]
+    assert partials and started  # in the visit, the customer's words are shown as they speak
+
+
 def test_silence_is_a_clean_no_speech(listener):
     assert hear(listener, SILENCE * 10) == []
 

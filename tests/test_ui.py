@@ -216,6 +216,25 @@ def test_voice_alone_moves_through_the_screens(tmp_path):
     assert r["final"] == "attract" and r["feedback"] == []  # stored by the spoken answers alone
 
 
+def test_a_greeting_heard_on_the_attract_screen_opens_the_conversation(tmp_path):
+    """Hands-free without a camera: the microphone listens on the Attract screen (its indicator says
+    so), and the answer to "hello" is the first thing the customer sees of their visit."""
+    r = run_ui(tmp_path, """
+        seen = {}
+        ctl.emit(DeviceStatus("microphone", "live")); ctl.emit(ListeningChanged(True)); d.pump()
+        mic = app.root.ids.top.ids.microphone_indicator
+        seen["attract"] = [app.current, mic.listening]
+        ctl.respond(lambda: assistant.turn("hello"), "speech", heard="hello"); d.pump()
+        seen["woken"] = [app.current, [t for t in texts() if t.startswith("Hello, welcome to")]]
+        ctl.said("where are the restrooms"); d.pump()
+        seen["asked"] = [app.current, any("restroom" in t.lower() for t in texts())]
+        report(**seen)
+    """)
+    assert r["attract"] == ["attract", True]
+    assert r["woken"][0] == "conversation" and r["woken"][1]
+    assert r["asked"] == ["conversation", True]
+
+
 # A visit that reaches the Feedback screen, for the tests of what is stored from it.
 _TO_FEEDBACK = """
         seen = {}
@@ -338,6 +357,10 @@ def test_large_text_and_high_contrast_switch_on_screen_then_attract_dims(tmp_pat
         seen["headline"] = [headline.text]
         ctl.emit(DeviceStatus("camera", "live")); ctl.emit(DeviceStatus("microphone", "live")); d.pump()
         seen["headline"].append(headline.text)
+        ctl.emit(DeviceStatus("camera", "failed")); d.pump()  # nothing can see a customer arrive...
+        seen["headline"].append(headline.text)
+        app.listens_without_camera = True; d.pump()  # ...unless the microphone listens for a greeting
+        seen["headline"].append(headline.text)
         app.hands_free = False; d.pump()  # push-to-talk: speaking needs a tap first
         seen["headline"].append(headline.text)
         ctl.emit(CustomerApproaching(t=0.0, distance_m=1.2)); d.pump()
@@ -353,7 +376,8 @@ def test_large_text_and_high_contrast_switch_on_screen_then_attract_dims(tmp_pat
     assert r["selected"] == [True, True]
     assert r["reset"] == [False, False]  # the next customer starts with the configured defaults
     assert r["dim"] == ["attract", True] and r["approach"] is False
-    assert r["headline"] == ["Tap to start", "Tap or say hello", "Tap to start"]
+    assert r["headline"] == ["Tap to start", "Tap or say hello", "Tap to start", "Tap or say hello",
+                             "Tap to start"]
     assert r["woken"] == ["welcome", False, 2]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import replace
 
 from kiosk.events import ProductRef, Understanding
 from kiosk.nlu.model import IntentModel
@@ -28,6 +29,15 @@ PLACE_MISREAD = frozenset({None, "find_department", "complaint", "help"})
 _WHERE = re.compile(r"^(?:excuse me |hi |hello |sorry |um |so )?(?:can you tell me |could you tell me )?"
                     r"(?:where(?:'s| is| are| do i find| can i find)|which way"
                     r"|how (?:do|can|would) i (?:get|find|leave)|how to (?:get|find))\b", re.IGNORECASE)
+# A greeting at the start of an utterance ("hi, how much is the drill"): what wakes a kiosk that
+# listens before a visit (kiosk.speech.listener), and what a request may begin with.
+GREETING_LEAD = re.compile(r"^(?:hello|hallo|hi|hiya|hey|good (?:morning|afternoon|evening|day)|excuse me)"
+                           r"(?: there| kiosk)?\b[\s,.!]*", re.IGNORECASE)
+# What the model makes of a request that begins with a greeting: the greeting, not the request.
+_GREETING_MISREAD = frozenset({None, "greet", "repeat"})
+# "How do I get out", "how do I leave the store": the way out, whatever the profile calls it.
+_WAY_OUT = re.compile(r"\b(?:get out|go out|leave (?:the |this )?(?:store|shop|building|place)"
+                      r"|how (?:do|can) i leave(?: here| now)?[?.!]*$)", re.IGNORECASE)
 MAX_TEXT_CHARS = 2000
 _WEEKLY = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)days\b", re.IGNORECASE)
 _WEEKDAY_STEMS = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
@@ -101,6 +111,12 @@ class Understander:
         top = prediction.top
         intent = None if prediction.out_of_scope or top is None else top.intent
         confidence = top.confidence if top else 0.0
+        lead = GREETING_LEAD.match(text)
+        if lead and intent in _GREETING_MISREAD and len(text[lead.end():].split()) >= 2:
+            # "hi, how much is the cordless drill" read as a bare "hello": answer the request.
+            request = self.understand(text[lead.end():], today, expecting=expecting)
+            if request.intent not in _GREETING_MISREAD:
+                return replace(request, text=text)
         prefer = "future" if intent in FUTURE_INTENTS else "past"
         slots = extract_slots(text, today, expecting=expecting, prefer=prefer,
                               date_order=self.profile.date_order) if text else Slots()
@@ -108,6 +124,8 @@ class Understander:
                          or expecting in ("product", "product_choice"))
         products = self.products(text) if text and wants_product and not slots.ean else ()
         department, service = self.places(text)
+        if not department and not service and _WAY_OUT.search(text):
+            service = self._match(self._services, "exit")[0]  # the service the profile calls the exit
         if intent == "find_product" and (department or service) \
                 and not names_a_product(products):
             # "where's the timber yard": the model hears "where is the <thing>", but the thing is a

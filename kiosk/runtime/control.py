@@ -94,6 +94,11 @@ class Controller(Protocol):
         "hands_free"), so "say hello" can wake the kiosk; otherwise speaking needs a tap first."""
 
     @property
+    def listens_without_camera(self) -> bool:
+        """Hands-free, and the microphone listens for a greeting whenever the camera is not
+        working (endpoint.listen_without_camera), so "say hello" wakes the kiosk without one."""
+
+    @property
     def store_name(self) -> str: ...
 
     @property

@@ -48,6 +48,7 @@ log = logging.getLogger("kiosk.runtime")
 
 STOP_BUDGET_S = 1.8  # stop() must be over in under 2 s: the app's window closes right after
 _TICKET_ORDER = {"open": 0, "claimed": 1, "resolved": 2}
+_CAMERA_DOWN = frozenset({"off", "failed", "reconnecting"})  # DeviceStatus states: it sees nobody
 # Shown when the text core itself failed (storage full, a bug): the screen must not wait forever.
 # The wording is assets/responses/<language>.yaml `internal_error`; this is the last resort when
 # even the responses cannot be read.
@@ -102,7 +103,9 @@ class KioskRuntime:
                 microphone_factory, speech_engine_factory, endpointer, CoreBoundAssistant(assistant, self._core),
                 emit=self._send, on_heard=self._on_heard, on_failed=self._on_spoken_failure,
                 on_activity=self._touch, hands_free=config.endpoint.mode == "hands_free",
-                grammar=config.speech.grammar, retry_max_s=config.audio.reconnect_max_s)
+                grammar=config.speech.grammar, retry_max_s=config.audio.reconnect_max_s,
+                listen_without_camera=config.endpoint.listen_without_camera,
+                camera_working=self.camera is not None)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def subscribe(self, callback: EventCallback) -> None:
@@ -241,6 +244,10 @@ class KioskRuntime:
         return self.config.endpoint.mode == "hands_free"
 
     @property
+    def listens_without_camera(self) -> bool:
+        return self.audio is not None and self.audio.listens_without_camera
+
+    @property
     def store_name(self) -> str:
         return self.assistant.answerer.profile.name
 
@@ -326,6 +333,9 @@ class KioskRuntime:
     def _send(self, event: RuntimeEvent) -> None:
         if isinstance(event, DeviceStatus):
             self._devices[event.device] = event.state
+            if event.device == "camera" and self.audio is not None:
+                # Without a working camera nobody can be seen arriving: a hands-free kiosk listens.
+                self.audio.command("camera", event.state not in _CAMERA_DOWN)
         self._emitter(event)
 
     def _on_presence(self, event: Any) -> None:

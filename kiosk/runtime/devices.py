@@ -191,6 +191,11 @@ class CoreBoundAssistant:
     def feedback_question(self) -> str | None:
         return self._assistant.feedback_question  # plain values set by the core thread: safe to read
 
+    @property
+    def visit_open(self) -> bool:
+        """A customer's session is open, or the Feedback screen still asks about the one that ended."""
+        return self._assistant.session_id is not None or self._assistant.feedback_question is not None
+
     def turn(self, text: str) -> Any:
         try:
             return self._core.call(lambda: self._assistant.turn(text))
@@ -213,14 +218,17 @@ class AudioWorker:
     """Microphone → end-pointer → recogniser → (core thread) text core; levels, partials, answers.
 
     Push-to-talk: "open" opens one utterance, "close" ends it. Hands-free: listening is on while a
-    customer is present (camera) or the conversation is open (start_listening), whichever holds.
+    customer is present (camera) or the conversation is open (start_listening), whichever holds;
+    with `listen_without_camera` it is on all the time the camera is not working ("camera" command),
+    and before a visit starts only a greeting is answered (Listener.wake_only).
     """
 
     def __init__(self, open_source: Callable[[], AudioSource], make_engine: Callable[[], Any],
                  endpointer: Endpointer, assistant: CoreBoundAssistant, *, emit: Emit,
                  on_heard: Callable[[Heard], None], on_failed: Callable[[], None],
                  on_activity: Callable[[], None], hands_free: bool = False, grammar: bool = True,
-                 retry_max_s: float = 10.0):
+                 retry_max_s: float = 10.0, listen_without_camera: bool = False,
+                 camera_working: bool = False):
         self._open_source, self._make_engine = open_source, make_engine
         self._endpointer, self._assistant = endpointer, assistant
         self._emit, self._on_heard, self._on_failed, self._on_activity = emit, on_heard, on_failed, on_activity
@@ -232,8 +240,10 @@ class AudioWorker:
         self._engine: Any = None
         self._listener: Listener | None = None
         self._state: str | None = None
-        self._listening = False
+        self._listening: bool | None = False
         self._ui_listening = self._present = False
+        self._listen_without_camera = listen_without_camera and hands_free
+        self._camera_working = camera_working
         self._level_sum, self._level_n = 0.0, 0
 
     # -- controller side (any thread) ----------------------------------------------------------------
@@ -241,8 +251,13 @@ class AudioWorker:
     def live(self) -> bool:
         return self._state == "live"
 
+    @property
+    def listens_without_camera(self) -> bool:
+        return self._listen_without_camera
+
     def command(self, name: str, value: bool = True) -> None:
-        """"open" | "close" | "present" (value) | "reset": applied before the next audio is read."""
+        """"open" | "close" | "present" (value) | "camera" (value: it works) | "reset": applied
+        before the next audio is read."""
         self._commands.put((name, value))
 
     def set_muted(self, muted: bool) -> None:
@@ -283,6 +298,8 @@ class AudioWorker:
         if self._listener is None:
             self._listener = self._new_listener()
         self._report_status(source.status())  # live before listening can open on it
+        self._want_listening()  # hands-free without a camera: listening from the start
+        self._check_listening()
         while not stop.is_set():
             self._apply_commands()
             pcm = source.read(READ_SAMPLES)
@@ -297,14 +314,20 @@ class AudioWorker:
                     stop.wait()
                     return
                 continue  # a microphone reconnecting: keep waiting
-            if self._endpointer.listening:
-                self._meter(pcm)
+            if self._endpointer.listening and not self._wake_only():
+                self._meter(pcm)  # nothing shows the level before a visit: no redraws for it
             self._guarded(lambda chunk=pcm: self._listener.push(chunk))
             self._check_listening()
 
     def _new_listener(self) -> Listener:
         return Listener(self._engine, self._assistant, self._endpointer, grammar=self._grammar,
-                        on_partial=self._partial, on_speech_start=self._on_activity)
+                        on_partial=self._partial, on_speech_start=self._on_activity,
+                        wake_only=self._wake_only)
+
+    def _wake_only(self) -> bool:
+        """Listening although nobody has started a visit: only a greeting may start one."""
+        return (self._listen_without_camera and not (self._present or self._ui_listening)
+                and not self._assistant.visit_open)
 
     def _open(self, stop: threading.Event) -> AudioSource | None:
         delay = 0.5
@@ -343,6 +366,8 @@ class AudioWorker:
                 break
             if name == "present":
                 self._present = value
+            elif name == "camera":
+                self._camera_working = value
             elif name == "open":
                 self._ui_listening = True
                 if not self._hands_free:
@@ -357,13 +382,20 @@ class AudioWorker:
                 self._listener = self._new_listener()  # a fresh Listener holds no recognition stream
                 if not self._hands_free:
                     self._endpointer.close()
-            if self._hands_free:
-                want = self._present or self._ui_listening
-                if want != self._endpointer.listening:
-                    self._endpointer.set_present(want)
-                    if not want:
-                        self._guarded(self._listener.flush)
+                elif self._endpointer.listening:
+                    self._listening = None  # still listening for a greeting: the cleared screen is told again
+            self._want_listening()
             self._check_listening()  # per command: a quick open-then-close is still shown
+
+    def _want_listening(self) -> None:
+        if not self._hands_free:
+            return
+        nobody_can_be_seen = self._listen_without_camera and not self._camera_working
+        want = self._present or self._ui_listening or nobody_can_be_seen
+        if want != self._endpointer.listening:
+            self._endpointer.set_present(want)
+            if not want:
+                self._guarded(self._listener.flush)
 
     def _check_listening(self) -> None:
         listening = self._endpointer.listening

@@ -21,7 +21,7 @@ from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
 from kiosk.dialogue.rating import answers
 from kiosk.dialogue.session import PRODUCT_INTENTS
 from kiosk.events import TurnResult
-from kiosk.nlu.understand import names_a_product
+from kiosk.nlu.understand import GREETING_LEAD, names_a_product
 from kiosk.speech.engine import RecognitionStream, SpeechEngine, Transcript
 
 log = logging.getLogger("kiosk.speech")
@@ -78,17 +78,23 @@ class Listener:
     def __init__(self, engine: SpeechEngine, assistant: Any, endpointer: Endpointer, *,
                  grammar: bool = True, on_partial: Callable[[str], None] | None = None,
                  on_speech_start: Callable[[], None] | None = None,
+                 wake_only: Callable[[], bool] | None = None,
                  clock: Callable[[], float] = time.perf_counter):
+        """`wake_only()` is true while nobody has started a visit and the microphone listens anyway
+        (hands-free without a camera): utterances are then decoded but only a greeting is answered;
+        the rest is dropped with nothing shown (no partials), answered or recorded."""
         self.engine = engine
         self.assistant = assistant
         self.endpointer = endpointer
         self.grammar = grammar
         self.on_partial = on_partial
         self.on_speech_start = on_speech_start
+        self.wake_only = wake_only or (lambda: False)
         self.clock = clock
         self._stream: RecognitionStream | None = None
         self._started_s = 0.0
         self._last_partial = ""
+        self._waiting = False  # the utterance in progress began before a visit (wake_only)
 
     # -- driving ----------------------------------------------------------------------------
     def run_source(self, source: AudioSource, *, on_heard: Callable[[Heard], None] | None = None,
@@ -122,15 +128,18 @@ class Listener:
             if isinstance(event, SpeechStarted):
                 self._stream = self.engine.stream(grammar=self.grammar, expect=self._question())
                 self._started_s, self._last_partial = event.onset_s, ""
-                if self.on_speech_start:
+                self._waiting = self.wake_only()
+                if self.on_speech_start and not self._waiting:
                     self.on_speech_start()
             elif isinstance(event, SpeechAudio) and self._stream is not None:
                 partial = self._stream.feed(event.pcm)
-                if partial and partial != self._last_partial and self.on_partial:
-                    self.on_partial(partial)
+                if partial and partial != self._last_partial and self.on_partial and not self._waiting:
+                    self.on_partial(partial)  # a passer-by's words before a visit are never shown
                 self._last_partial = partial or self._last_partial
             elif isinstance(event, SpeechEnded) and self._stream is not None:
-                out.append(self._finish(event.at_s, event.reason))
+                heard = self._finish(event.at_s, event.reason)
+                if heard is not None:
+                    out.append(heard)
             elif isinstance(event, NoSpeech):
                 log.info("no speech within the listening window")
         return out
@@ -188,12 +197,27 @@ class Listener:
                       *(text for text, _ in transcript.alternatives)]
         return next((text for text in candidates if text and answers(question, text)), None)
 
-    def _finish(self, ended_s: float, reason: str) -> Heard:
+    def _greets(self, transcript: Transcript) -> bool:
+        """Before a visit an utterance counts only when it greets the kiosk, which is what the
+        Attract screen asks for; a greeting may lead a request ("hi, where are the restrooms")."""
+        text = transcript.text
+        if not text:
+            return False
+        if GREETING_LEAD.match(text):
+            return True
+        return self.assistant.understander.understand(text, self.assistant.clock().date()).intent == "greet"
+
+    def _finish(self, ended_s: float, reason: str) -> Heard | None:
+        """What was heard and answered; None for speech before a visit that did not greet the kiosk."""
         assert self._stream is not None
         stream, self._stream = self._stream, None
         t0 = self.clock()
         transcript = stream.finish()
         t1 = self.clock()
+        if self.wake_only() and not self._greets(transcript):
+            # Not for the kiosk (or not yet): no words in the log either, they are a passer-by's.
+            log.info("speech before a visit was not a greeting: ignored (%.1f s)", ended_s - self._started_s)
+            return None
         answer_heard = self._answer_heard(transcript)
         if answer_heard is not None and answer_heard != transcript.text:
             transcript = replace(transcript, text=answer_heard, accepted=True,

@@ -70,6 +70,7 @@ class KioskApp(App):
     camera_state = StringProperty("off")
     microphone_state = StringProperty("off")
     hands_free = BooleanProperty(False)  # the camera seeing someone opens the microphone
+    listens_without_camera = BooleanProperty(False)  # ...and a greeting does when the camera is down
     speaker_state = StringProperty("off")
     listening = BooleanProperty(False)
     audio_level = NumericProperty(0.0)  # 0..1 for the level meter
@@ -134,6 +135,7 @@ class KioskApp(App):
         self.camera_state = "live" if _safe(lambda: self.controller.camera_live) else self.camera_state
         self.microphone_state = "live" if _safe(lambda: self.controller.microphone_live) else self.microphone_state
         self.hands_free = bool(_safe(lambda: self.controller.hands_free))
+        self.listens_without_camera = bool(_safe(lambda: self.controller.listens_without_camera))
         Clock.schedule_interval(self._tick, 0.5)
         return root
 

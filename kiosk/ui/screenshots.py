@@ -42,9 +42,10 @@ class StillController:
 
     def __init__(self, assistant, *, quick_actions: list[tuple[str, str]] | None = None,
                  camera: bool = False, microphone: bool = False, frame: np.ndarray | None = None,
-                 hands_free: bool = True):
+                 hands_free: bool = True, listens_without_camera: bool = False):
         self.assistant = assistant
         self.hands_free = hands_free
+        self.listens_without_camera = listens_without_camera
         self.calls: list[tuple] = []
         self._callback: Callable | None = None
         self._quick = [tuple(q) for q in (quick_actions or [])]

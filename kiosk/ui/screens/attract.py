@@ -1,6 +1,7 @@
 """Attract: the store's name and "Tap or say hello" ("Tap to start" when a voice cannot wake it: no
-camera, no microphone or push-to-talk); dims when nobody is around, wakes on a touch or when the
-camera sees someone arrive (the app opens the session and shows Welcome)."""
+microphone, push-to-talk, or no working camera with endpoint.listen_without_camera off); dims when
+nobody is around, wakes on a touch or when the camera sees someone arrive (the app opens the
+session and shows Welcome), or when a greeting is answered (the app shows the Conversation)."""
 
 from __future__ import annotations
 
