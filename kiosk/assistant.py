@@ -16,6 +16,7 @@ from typing import Any, Callable
 from kiosk.dialogue import session as machine
 from kiosk.dialogue.answers import Answerer
 from kiosk.dialogue.commands import Command, kiosk_command
+from kiosk.dialogue.languages import ENGLISH_NAMES, available_languages, language_asked, spoken_names
 from kiosk.dialogue.rating import SpokenRating, SpokenReason, spoken_rating, spoken_reason
 from kiosk.dialogue.scanned import understanding_from_scan
 from kiosk.events import Decision, Outcome, Reply, ScanFacts, TurnResult, Understanding
@@ -29,6 +30,7 @@ log = logging.getLogger("kiosk.session")
 # Journaled for the kiosk's own commands (sentence patterns, not intents of the model).
 SCAN_INTENT = "scan_document"  # "I want to scan my receipt"
 DISPLAY_INTENT = "display_setting"  # "make the text bigger"
+LANGUAGE_INTENT = "choose_language"  # "Spanish please"
 _OUTCOME = {"clarify": Outcome.CLARIFY, "ask_slot": Outcome.ASK_SLOT, "escalate": Outcome.ESCALATED,
             "reject": Outcome.REJECTED}
 
@@ -165,12 +167,29 @@ class Assistant:
         one the scan (or the next words) answers."""
         if command == "scan":
             intent, reply = SCAN_INTENT, Reply(self.answerer.r.say("open_scan"), card={"kind": "open_scan"})
+        elif command == "language":
+            intent, reply = LANGUAGE_INTENT, self._language_reply(text)
         else:
             intent = DISPLAY_INTENT
             reply = Reply(self.answerer.r.say(command), card={"kind": "display", "setting": command})
         u = Understanding(text=text, intent=intent, confidence=1.0, alternatives=(IntentScore(intent, 1.0),),
                           slots=Slots(), known_features=1)
         return self._record(u, Decision("answer", intent=intent), reply, text, started, now)
+
+    def _language_reply(self, text: str) -> Reply:
+        """"Spanish please": the screen switches to a language that has replies (card "code"); one
+        without them gets a plain answer and the way to a person, not "I didn't get that"."""
+        asked = language_asked(text) or None
+        have = available_languages()
+        fields = {"languages": spoken_names(have), "language": ENGLISH_NAMES.get(asked or "", asked)}
+        if asked is None:
+            key = "language_list" if len(have) > 1 else "language_only"
+        elif asked == self.language:
+            key = "language_current"
+        else:
+            key = "language_chosen" if asked in have else "language_unavailable"
+        card = {"kind": "language", "code": asked if asked in have else None, "languages": have}
+        return Reply(self.answerer.r.say(key, **fields), card=card)
 
     def _rated(self, rating: SpokenRating, text: str, started: float) -> TurnResult:
         """A spoken answer to the Feedback screen, stored like a tapped one. The question is then

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.dialogue.commands import kiosk_command
+from kiosk.dialogue.commands import command_sentences, kiosk_command
 from kiosk.events import ScanFacts
 
 
@@ -25,6 +25,11 @@ def test_asking_to_scan_is_the_scan_command(said):
 ])
 def test_other_requests_are_not_commands(said):
     assert kiosk_command(said) is None
+
+
+def test_every_sentence_the_recogniser_expects_does_something():
+    # They go into the shop's speech model; one that heard right but did nothing would waste it.
+    assert [s for s in command_sentences() if kiosk_command(s) is None] == []
 
 
 def test_the_command_opens_the_scan_screen_and_keeps_the_pending_question(assistant):
@@ -73,3 +78,50 @@ def test_a_switch_turned_on_by_voice_can_be_turned_off_by_voice(assistant):
     assert smaller.card == {"kind": "display", "setting": "normal_text"} and "usual size" in smaller.answer
     plain = assistant.turn("turn off high contrast")
     assert plain.card == {"kind": "display", "setting": "normal_contrast"} and "off" in plain.answer
+
+
+# -- the language -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("said, code", [
+    ("Spanish please", "es"), ("do you speak French?", "fr"), ("¿Hablas español?", "es"),
+    ("parlez-vous français", "fr"), ("sprechen Sie Deutsch", "de"), ("in English please", "en"),
+    ("can I talk in Spanish", "es"), ("switch to Spanish please", "es"),
+    ("change the language to Korean", "ko"),
+    ("change the language", ""), ("what languages do you speak", ""), ("other languages", ""),
+])
+def test_a_language_can_be_asked_for(said, code):
+    from kiosk.dialogue.languages import language_asked
+
+    assert language_asked(said) == code
+    assert kiosk_command(said) == "language"
+
+
+@pytest.mark.parametrize("said", [
+    "do you have french doors", "where is the german drill", "french drain", "do you sell spanish tiles",
+    "I want to speak to someone", "speak to a person", "can you speak louder",
+])
+def test_shop_requests_that_name_a_language_are_not_about_the_kiosk_s(said):
+    assert kiosk_command(said) != "language"
+
+
+def test_a_language_without_replies_gets_a_plain_answer_and_the_way_to_a_person(assistant):
+    spanish = assistant.turn("do you speak Spanish?")
+    assert spanish.intent == "choose_language" and spanish.card["code"] is None
+    assert "only help in English" in spanish.answer and "talk to a person" in spanish.answer
+    assert "Spanish" in spanish.answer  # a team member may speak it
+    english = assistant.turn("English please")
+    assert english.card["code"] == "en" and "speaking English" in english.answer
+    listed = assistant.turn("what languages do you speak")
+    assert listed.card == {"kind": "language", "code": None, "languages": ["en"]}
+    turns = assistant.journal.session_turns(assistant.session_id)
+    assert [t["intent"] for t in turns] == ["choose_language"] * 3  # staff see what was asked for
+
+
+def test_a_language_with_replies_is_switched_to(assistant, monkeypatch):
+    import kiosk.assistant
+
+    monkeypatch.setattr(kiosk.assistant, "available_languages", lambda: ["en", "es"])
+    chosen = assistant.turn("Spanish please")
+    assert chosen.card["code"] == "es" and chosen.answer == "Okay, Spanish it is."
+    listed = assistant.turn("change the language")
+    assert "English and Spanish" in listed.answer and listed.card["languages"] == ["en", "es"]

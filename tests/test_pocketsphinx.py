@@ -94,6 +94,17 @@ def test_out_of_domain_request_falls_to_the_open_pass(engine, audio_dir):
     assert "jazz" in transcript.details["grammar_rejected"]["text"]
 
 
+def test_without_the_open_pass_a_rejected_grammar_result_is_just_rejected(engine, audio_dir):
+    """Listening for a greeting before a visit: what the grammar refuses is not decoded again."""
+    stream = engine.stream(open_pass=False)
+    pcm = speak("play some jazz", audio_dir)
+    for i in range(0, len(pcm), CHUNK):
+        stream.feed(pcm[i:i + CHUNK])
+    transcript = stream.finish()
+    assert transcript.mode == "grammar" and transcript.empty and not transcript.accepted
+    assert "jazz" in transcript.details["grammar_rejected"]["text"]
+
+
 def test_open_mode_only_decodes_with_the_full_model(engine, audio_dir):
     transcript, _ = decode(engine, speak("what's the weather in paris", audio_dir), grammar=False)
     assert transcript.mode == "open"

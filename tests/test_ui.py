@@ -235,6 +235,22 @@ def test_a_greeting_heard_on_the_attract_screen_opens_the_conversation(tmp_path)
     assert r["asked"] == ["conversation", True]
 
 
+def test_the_language_is_chosen_by_voice(tmp_path):
+    r = run_ui(tmp_path, """
+        seen = {}
+        ctl.emit(CustomerArrived(t=0.0)); d.pump()
+        ctl.said("do you speak Spanish"); d.pump()  # only English has replies
+        seen["unavailable"] = [app.current, app.language, any("only help in English" in t for t in texts())]
+        import kiosk.assistant
+        kiosk.assistant.available_languages = lambda: ["en", "es"]  # as if es.yaml were installed
+        ctl.said("Spanish please"); d.pump()
+        seen["chosen"] = [app.language, calls("set_language")]
+        report(**seen)
+    """)
+    assert r["unavailable"] == ["conversation", "en", True]
+    assert r["chosen"] == ["es", [["set_language", "es"]]]  # the same call as a tap on the Welcome screen
+
+
 # A visit that reaches the Feedback screen, for the tests of what is stored from it.
 _TO_FEEDBACK = """
         seen = {}
@@ -407,7 +423,9 @@ def test_the_real_runtime_drives_the_app(tmp_path):
         wait_until(lambda: app.current == "conversation" and not app.ticket_number)
         seen["resolved"] = [(t.status, t.resolved_by) for t in assistant.journal.list_escalations()]
         tap(find_button("Finish"))
+        wait_until(lambda: app.current == "feedback")  # the runtime answers from its worker thread
         tap(app.screen("feedback").ids.star5)
+        wait_until(lambda: "Quick answers" in texts())
         tap(find_button("Quick answers"))
         wait_until(lambda: app.current == "attract", timeout=15)
         import time; time.sleep(0.3)

@@ -64,11 +64,14 @@ class SpeechEngine(Protocol):
     name: str  # "vosk" | "pocketsphinx"
     language: str
 
-    def stream(self, *, grammar: bool = True, expect: str | None = None) -> RecognitionStream:
+    def stream(self, *, grammar: bool = True, expect: str | None = None,
+               open_pass: bool = True) -> RecognitionStream:
         """A new decoder for one utterance; `grammar=False` decodes with the open vocabulary only.
         `expect` ("rating" or "reason", kiosk.dialogue.rating.QUESTIONS): the Feedback screen asks
         that question, so its answers ("four stars", "too slow", "no thanks") are likelier than
-        usual; a request is still heard."""
+        usual; a request is still heard. `open_pass=False`: a grammar result that is rejected is
+        not decoded again with the open vocabulary (listening for a greeting, which the grammar
+        knows, before a visit: passers-by's talk would cost an open pass each)."""
         ...
 
     def describe(self) -> dict[str, Any]:

@@ -126,9 +126,12 @@ class Listener:
         out: list[Heard] = []
         for event in self.endpointer.push(pcm):
             if isinstance(event, SpeechStarted):
-                self._stream = self.engine.stream(grammar=self.grammar, expect=self._question())
-                self._started_s, self._last_partial = event.onset_s, ""
                 self._waiting = self.wake_only()
+                # A greeting is in the shop's grammar: before a visit, what it rejects is not worth
+                # an open pass (about as long as the utterance, for every passer-by's sentence).
+                self._stream = self.engine.stream(grammar=self.grammar, expect=self._question(),
+                                                  open_pass=not self._waiting)
+                self._started_s, self._last_partial = event.onset_s, ""
                 if self.on_speech_start and not self._waiting:
                     self.on_speech_start()
             elif isinstance(event, SpeechAudio) and self._stream is not None:

@@ -217,7 +217,8 @@ class PocketSphinxEngine:
         except (RuntimeError, ValueError) as exc:
             raise SpeechError(f"PocketSphinx rejected the Feedback screen's answer model ({exc})") from None
 
-    def stream(self, *, grammar: bool = True, expect: str | None = None) -> _PocketSphinxStream:
+    def stream(self, *, grammar: bool = True, expect: str | None = None,
+               open_pass: bool = True) -> _PocketSphinxStream:
         """A new utterance. The decoder is shared: starting one ends any unfinished earlier stream.
 
         `expect` ("rating" or "reason"): the Feedback screen asks that question, so its answers are
@@ -227,9 +228,10 @@ class PocketSphinxEngine:
         use_grammar = grammar and self._grammar_search is not None
         if use_grammar and expect in QUESTIONS and self.feedback_grammar is not None:
             self._active = _PocketSphinxStream(self, _FEEDBACK_SEARCH, then=self._grammar_search,
-                                               question=expect)
+                                               question=expect, open_pass=open_pass)
         else:
-            self._active = _PocketSphinxStream(self, self._grammar_search if use_grammar else _OPEN_SEARCH)
+            self._active = _PocketSphinxStream(self, self._grammar_search if use_grammar else _OPEN_SEARCH,
+                                               open_pass=open_pass)
         return self._active
 
     def describe(self) -> dict[str, Any]:
@@ -300,11 +302,12 @@ def _geometric_mean(values: list[float]) -> float:
 
 class _PocketSphinxStream:
     def __init__(self, engine: PocketSphinxEngine, search: str, *, then: str | None = None,
-                 question: str | None = None):
+                 question: str | None = None, open_pass: bool = True):
         self._engine = engine
         self._search = search
         self._then = then  # the search that decodes again what `search` rejects (before the open pass)
         self._question = question  # what `search`'s result must answer to be kept
+        self._open_pass = open_pass
         self._buffer = bytearray()
         self._samples = 0
         self._partial = ""
@@ -371,8 +374,8 @@ class _PocketSphinxStream:
             expected = {"text": first.text, "confidence": first.confidence}
             again = self._redecode(self._then, audio_s)
             first = replace(again, details={**again.details, "expected_rejected": expected})
-        result = two_pass(first, lambda: self._redecode(_OPEN_SEARCH, audio_s),
-                          accept_confidence=engine.accept_confidence)
+        result = two_pass(first, (lambda: self._redecode(_OPEN_SEARCH, audio_s)) if self._open_pass
+                          else (lambda: None), accept_confidence=engine.accept_confidence)
         self._buffer = bytearray()
         return result
 

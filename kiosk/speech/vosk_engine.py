@@ -297,8 +297,10 @@ class VoskEngine:
             if pooled.uses < _RECYCLE_AFTER and len(idle) < _MAX_IDLE:
                 idle.append(pooled)
 
-    def stream(self, *, grammar: bool = True, expect: str | None = None) -> VoskStream:
-        return VoskStream(self, grammar=grammar and self.grammar_available, expect=expect)
+    def stream(self, *, grammar: bool = True, expect: str | None = None,
+               open_pass: bool = True) -> VoskStream:
+        return VoskStream(self, grammar=grammar and self.grammar_available, expect=expect,
+                          open_pass=open_pass)
 
     def decode_open(self, pcm: bytes) -> Transcript:
         """The open-vocabulary pass over a whole utterance (the grammar pass's fallback)."""
@@ -338,8 +340,10 @@ class _PooledRecognizer:
 class VoskStream:
     """One utterance: feed PCM, read partials, finish with the two-pass verdict."""
 
-    def __init__(self, engine: VoskEngine, *, grammar: bool, expect: str | None = None):
+    def __init__(self, engine: VoskEngine, *, grammar: bool, expect: str | None = None,
+                 open_pass: bool = True):
         self._engine = engine
+        self._open_pass = open_pass
         self._pooled = engine.acquire(grammar=grammar, expect=expect)
         self._grammar = self._pooled.grammar is not None
         self._rec = self._pooled.rec
@@ -386,8 +390,8 @@ class VoskStream:
             return result
         audio = bytes(self._audio)
         self._audio = bytearray()
-        final = two_pass(result, lambda: self._engine.decode_open(audio),
-                         accept_confidence=self._engine.accept_confidence)
+        open_pass = (lambda: self._engine.decode_open(audio)) if self._open_pass else (lambda: None)
+        final = two_pass(result, open_pass, accept_confidence=self._engine.accept_confidence)
         if self._truncated:
             final = replace(final, details={**final.details, "open_pass_audio_truncated_s": _MAX_BUFFER_S})
         return final

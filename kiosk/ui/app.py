@@ -53,14 +53,6 @@ SCREENS = ("attract", "welcome", "conversation", "scan", "handoff", "feedback")
 KEEP_ON_RESET = frozenset({"attract", "welcome"})
 LIVE_UPDATE_S = 0.1  # the level meter and the words being heard are redrawn at most this often
 HANDOFF_IDLE_FACTOR = 3.0  # waiting for staff (a ticket is open) is not being idle: a longer limit
-LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français", "de": "Deutsch", "pt": "Português",
-                  "zh": "中文", "vi": "Tiếng Việt", "ko": "한국어", "ar": "العربية", "tl": "Tagalog"}
-
-
-def available_languages() -> list[str]:
-    """Languages that have reply texts (assets/responses/<code>.yaml); English first."""
-    codes = sorted(p.stem for p in (paths.ASSETS_DIR / "responses").glob("*.yaml"))
-    return sorted(codes, key=lambda c: (c != "en", c))
 
 
 class KioskApp(App):
@@ -276,6 +268,8 @@ class KioskApp(App):
         if kind == "open_scan":  # "I want to scan my receipt"
             self.show("scan")
             return
+        if kind == "language" and card.get("code") and card["code"] != self.language:
+            self.choose_language(card["code"])  # "Spanish please": as if tapped on the Welcome screen
         if kind == "display":  # "make the text bigger": the same switches as the buttons at the top
             setting = card.get("setting")
             if setting in ("large_text", "normal_text"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 
-from kiosk.ui.app import LANGUAGE_NAMES, available_languages
+from kiosk.dialogue.languages import LANGUAGE_NAMES, available_languages
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.widgets import KButton, Panel
 
