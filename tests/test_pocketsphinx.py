@@ -197,5 +197,6 @@ def test_recorded_speech_word_error_rate_with_the_open_model(engine):
         transcript, _ = decode(engine, pcm, grammar=False)
         refs.append(reference)
         hyps.append(transcript.text)
-    # Observed 0.32 on these 11 recordings (cards, librivox, goforward).
-    assert jiwer.wer(refs, hyps) <= 0.36, list(zip(refs, hyps))
+    # Observed 0.34 on these 11 recordings (cards, librivox, goforward) with the open pass cut to
+    # its 20,000 most probable words; 0.28–0.32 with all 72,547 (docs/benchmarks.md, "Speech").
+    assert jiwer.wer(refs, hyps) <= 0.38, list(zip(refs, hyps))

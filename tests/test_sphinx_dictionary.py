@@ -45,6 +45,37 @@ def test_a_model_that_does_not_check_out_gives_no_word_list(tmp_path):
     assert lm_vocabulary(tmp_path / "missing.lm.bin") is None
 
 
+def test_the_open_model_can_be_cut_to_its_most_probable_words():
+    words = lm_vocabulary(_bundled() / "en-us.lm.bin", most_likely=20_000)
+    assert len(words - {"<s>", "</s>"}) == 19_999  # "</s>" is itself among the most probable
+    assert {"<s>", "</s>", "the", "hello", "receipt", "where"} <= words
+    assert "zyuganov" not in words
+    model = _bundled() / "en-us.lm.bin"
+    assert lm_vocabulary(model, most_likely=10**6) == lm_vocabulary(model)
+
+
+def _trie_with_unigrams(words: list[bytes], probabilities: list[float], follows: list[int]) -> bytes:
+    """The trie layout up to its unigram table (after the 3-gram quantisation tables), then the
+    word list; the bigram and trigram arrays in between are left out (nothing here reads them)."""
+    block = b"".join(w + b"\0" for w in words)
+    table = b"".join(struct.pack("<ffI", p, 0.0, n) for p, n in zip(probabilities + [0.0], follows))
+    return (b"Trie Language Model" + bytes([3]) + struct.pack("<III", len(words), 10, 10)
+            + struct.pack("<i", 1) + bytes(3 * 65536 * 4) + table
+            + struct.pack("<i", len(block)) + block)
+
+
+def test_the_most_probable_words_are_read_from_the_unigram_table(tmp_path):
+    words = [b"<s>", b"</s>", b"rare", b"common", b"middling"]
+    model = tmp_path / "small.lm.bin"
+    model.write_bytes(_trie_with_unigrams(words, [-99.0, -1.0, -5.0, -0.5, -2.0], [0, 1, 2, 3, 4, 5]))
+    assert lm_vocabulary(model, most_likely=2) == {"<s>", "</s>", "common"}
+    assert lm_vocabulary(model, most_likely=3) == {"<s>", "</s>", "common", "middling"}
+    # A table that does not check out (bigram indexes going backwards: not a unigram table) leaves
+    # every word in rather than a wrong choice of them.
+    model.write_bytes(_trie_with_unigrams(words, [-99.0, -1.0, -5.0, -0.5, -2.0], [0, 4, 2, 3, 4, 5]))
+    assert lm_vocabulary(model, most_likely=2) == set(w.decode() for w in words)
+
+
 def test_the_cut_dictionary_keeps_every_pronunciation_of_the_kept_words(tmp_path):
     target = tmp_path / "kiosk.dict"
     written = write_dictionary(_bundled() / "cmudict-en-us.dict", target, frozenset({"read", "receipt"}))
@@ -52,11 +83,18 @@ def test_the_cut_dictionary_keeps_every_pronunciation_of_the_kept_words(tmp_path
     assert written == len(heads) and set(heads) == {"read", "read(2)", "receipt", "receipt(2)"}
 
 
-def test_the_engine_loads_about_half_the_dictionary_and_still_knows_the_shop_s_words(config):
+def test_the_engine_loads_the_open_model_s_likely_words_and_every_word_of_the_shop(config):
     from kiosk.app import build_assistant, build_speech_engine
 
-    engine = build_speech_engine(config, build_assistant(config, database=":memory:"), engine="pocketsphinx")
+    assistant = build_assistant(config, database=":memory:")
+    engine = build_speech_engine(config, assistant, engine="pocketsphinx")
     loaded = engine.describe()["dictionary_entries_loaded"]
-    assert loaded is not None and 70_000 < loaded < 100_000  # of 134,860 entries
+    assert loaded is not None and 20_000 < loaded < 30_000  # of 134,860 entries
     for word in (*engine.grammar.words, *engine.feedback_grammar.words):
         assert engine._decoder.lookup_word(word) is not None, word
+    assert engine._decoder.lookup_word("zyuganov") is None  # the open model knows it; it is rare
+
+    everything = config.model_copy(update={"speech": config.speech.model_copy(update={"open_words": 0})})
+    engine = build_speech_engine(everything, assistant, engine="pocketsphinx")
+    assert 70_000 < engine.describe()["dictionary_entries_loaded"] < 100_000
+    assert engine._decoder.lookup_word("zyuganov") is not None

@@ -70,7 +70,8 @@ def build_engine(config: Config, domain: DomainLanguage | None, *, engine: str |
                           f"Vosk model with `kiosk models install`")
     from kiosk.speech.pocketsphinx_engine import PocketSphinxEngine
 
-    chosen = PocketSphinxEngine(domain, accept_confidence=accept)
+    chosen = PocketSphinxEngine(domain, accept_confidence=accept,
+                                open_words=config.speech.open_words or None)
     log.info("speech engine: pocketsphinx, bundled English model (%s)",
              "no Vosk model installed" if kind == "auto" else "configured")
     return chosen

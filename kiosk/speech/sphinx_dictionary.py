@@ -10,6 +10,11 @@ The open model's words are read from the binary trie format's word list, which s
 last: a little-endian int32 byte count, then every unigram as a NUL-terminated string. The count of
 unigrams is in the header. Anything that does not check out gives None, and the full dictionary
 is used as before.
+
+The open model can be cut further, to its most probable words: a word missing from the dictionary
+is simply never recognised by that model, and the search PocketSphinx builds for a model grows with
+the words it can recognise. The unigram probabilities sit in the trie file after the header and
+the quantisation tables (sphinxbase's lm_trie.c / lm_trie_quant.c: unigrams are not quantised).
 """
 
 from __future__ import annotations
@@ -18,12 +23,61 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 _TRIE_MAGIC = b"Trie Language Model"
 _MAX_WORD_BLOCK = 64 * 1024 * 1024  # far above any real model's word list; a bound on what is read
 
 
-def lm_vocabulary(path: str | Path) -> frozenset[str] | None:
-    """The words of a binary (trie) language model, or None if it is not one this can read."""
+def lm_vocabulary(path: str | Path, most_likely: int | None = None) -> frozenset[str] | None:
+    """The words of a binary (trie) language model, or None if it is not one this can read.
+    `most_likely`: only that many, the most probable by the model's unigrams (and the sentence
+    marks); all of them if the probabilities cannot be read."""
+    words = _trie_words(path)
+    if words is None:
+        return None
+    if most_likely is None or most_likely >= len(words):
+        return frozenset(words)
+    probabilities = _unigram_probabilities(path, len(words))
+    if probabilities is None:
+        return frozenset(words)
+    ranked = np.argsort(-probabilities, kind="stable")[:most_likely]
+    return frozenset(words[i] for i in ranked) | (frozenset(words) & _SENTENCE_MARKS)
+
+
+_SENTENCE_MARKS = frozenset({"<s>", "</s>"})
+_QUANT_TABLE_FLOATS = 1 << 16  # sphinxbase quantises with 16-bit probabilities and back-offs
+
+
+def _unigram_probabilities(path: str | Path, unigrams: int) -> np.ndarray | None:
+    """Each unigram's log probability, in the order of the trie's word list; None if the layout
+    does not check out (another order of model, another format version)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_TRIE_MAGIC) + 1)
+            order = head[-1] if len(head) == len(_TRIE_MAGIC) + 1 else 0
+            if not 2 <= order <= 9:
+                return None
+            counts = struct.unpack("<" + "I" * order, handle.read(4 * order))
+            # A dummy int (once the quantisation type), then one probability and one back-off table
+            # per middle order and a probability table for the longest.
+            handle.seek(4 + ((order - 2) * 2 + 1) * _QUANT_TABLE_FLOATS * 4, 1)
+            raw = handle.read(12 * (unigrams + 1))
+    except (OSError, struct.error):
+        return None
+    if counts[0] != unigrams or len(raw) != 12 * (unigrams + 1):
+        return None
+    table = np.frombuffer(raw, dtype=np.dtype([("prob", "<f4"), ("bo", "<f4"), ("next", "<u4")]))
+    follows = table["next"].astype(np.int64)
+    # Each unigram's first bigram index never decreases and stays within the bigram count; random
+    # bytes read from the wrong place fail this.
+    if np.any(np.diff(follows) < 0) or follows[-1] > counts[1] or not np.all(np.isfinite(table["prob"])):
+        return None
+    return table["prob"][:unigrams].astype(np.float64)
+
+
+def _trie_words(path: str | Path) -> list[str] | None:
+    """The trie model's word list, in the order of its unigram table."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(_TRIE_MAGIC) + 1 + 4)
@@ -47,7 +101,7 @@ def lm_vocabulary(path: str | Path) -> frozenset[str] | None:
     if start < 4 or struct.unpack_from("<i", tail, start - 4)[0] != block:
         return None
     try:
-        return frozenset(w.decode("utf-8") for w in words)
+        return [w.decode("utf-8") for w in words]
     except UnicodeDecodeError:
         return None
 
