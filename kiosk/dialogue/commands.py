@@ -93,7 +93,7 @@ def command_sentences() -> tuple[str, ...]:
         "make it easier to see", "make the text smaller", "smaller text please", "turn off high contrast",
         "high contrast off", "no more high contrast",
         # Without these "spanish please" was heard as "finished please" (goodbye); with them the
-        # benchmark heard 7 of 12 language requests, not 1, and no shop request less (2026-12-03).
+        # benchmark heard 8 of 12 language requests, not 1, and no shop request less (2026-12-03).
         "do you speak spanish", "can you speak spanish", "spanish please", "english please",
         "change the language",
     )
