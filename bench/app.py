@@ -21,6 +21,8 @@ offscreen (SDL's offscreen driver, Mesa llvmpipe: the GPU is the CPU here), 1280
   LLVM shader compiler: on this VM llvmpipe's JIT alone holds ~650 MB (the app's Python heap is
   ~20 MB), memory a Pi's GPU driver does not spend. Baseline in the same run: a bare Kivy window
   (one label) under softpipe; the difference is what the kiosk itself adds.
+Like `kiosk run`, each child fixes glibc's mmap threshold first (kiosk.runtime.memory);
+KIOSK_BENCH_MALLOC=glibc leaves glibc's own policy, to compare.
 Needs ../shared/datasets (vtest.avi) for the busy camera; espeak-ng for the speech.
 """
 
@@ -126,7 +128,11 @@ def _summary(runs: list[dict]) -> dict:
 
 # -- child processes ---------------------------------------------------------------------------
 def child_bare(launched: float) -> dict:
+    from kiosk.runtime.memory import return_large_blocks
     from kiosk.ui import configure_kivy
+
+    if os.environ.get("KIOSK_BENCH_MALLOC", "fixed") == "fixed":  # the same heap policy as the app's
+        return_large_blocks()
 
     configure_kivy(SIZE, fullscreen=False, offscreen=True)
     from kivy.app import App
@@ -150,7 +156,11 @@ def child_bare(launched: float) -> dict:
 
 
 def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
+    from kiosk.runtime.memory import return_large_blocks
     from kiosk.ui import configure_kivy
+
+    if os.environ.get("KIOSK_BENCH_MALLOC", "fixed") == "fixed":  # as `kiosk run` does; "glibc": its default
+        return_large_blocks()
 
     configure_kivy(SIZE, fullscreen=False, offscreen=True)
     from kivy.clock import Clock
@@ -177,9 +187,15 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
         config = config.model_copy(update={"speech": config.speech.model_copy(
             update={"open_words": int(os.environ["KIOSK_BENCH_OPEN_WORDS"])})})
     runtime = build_runtime(config, database=str(tmp / "kiosk.db"))
-    # KIOSK_BENCH_TRANSITIONS=0: instant screen changes, to see what the fades cost.
+    # KIOSK_BENCH_TRANSITIONS=0: instant screen changes, to see what the fades cost; =kivy: Kivy's
+    # own FadeTransition instead of the kiosk's CrossFade (kiosk.ui.transition says why it went).
+    if os.environ.get("KIOSK_BENCH_TRANSITIONS") == "kivy":
+        import kiosk.ui.app as ui_app
+        from kivy.uix.screenmanager import FadeTransition
+
+        ui_app.CrossFade = FadeTransition
     app = KioskApp(runtime, config.ui, idle_timeout_s=3600, language="en", start_controller=True,
-                   transitions=os.environ.get("KIOSK_BENCH_TRANSITIONS", "1") == "1")
+                   transitions=os.environ.get("KIOSK_BENCH_TRANSITIONS", "1") != "0")
     out: dict = {}
     frames: list[float] = []
     cpu: list[float] = []  # the UI thread's own CPU time per frame: its work, not its waiting

@@ -24,6 +24,9 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def cmd_run(args: argparse.Namespace, load_config: Callable, make_clock: Callable) -> int:
+    from kiosk.runtime.memory import return_large_blocks
+
+    return_large_blocks()  # before anything big is loaded (kiosk.runtime.memory says why)
     config = load_config(args)
     size = _size(args.size or config.ui.size)
     fullscreen = config.ui.fullscreen and not args.windowed and not args.size

@@ -443,6 +443,53 @@ def test_the_real_runtime_drives_the_app(tmp_path):
     assert r["feedback"] == [[5, "Quick answers"]]
 
 
+def test_screens_cross_fade_and_leave_no_framebuffers_behind(tmp_path):
+    # `kiosk run`'s fade. Kivy's own FadeTransition left two window-sized framebuffers per screen
+    # change for the cycle collector (tens of MB on a busy kiosk); this one must leave none.
+    r = run_ui(tmp_path, """
+        import gc
+        from kivy.graphics import Fbo
+        gc.disable()  # what the app frees by itself counts, not what a collection happens to find
+        sm = app.sm
+        steps = []
+        sm.transition.duration = 0.6  # several frames of fade even on a slow software renderer
+        sm.transition.bind(on_progress=lambda t, p: steps.append((t.screen_in.opacity, t.screen_out.opacity)))
+
+        def settled(name):
+            wait_until(lambda: not sm.transition.is_active and [s.name for s in sm.children] == [name])
+
+        def framebuffers():
+            return sum(type(o) is Fbo for o in gc.get_objects())  # type(): some objects are dead proxies
+
+        tap(app.screen("attract"))
+        settled("welcome")
+        steps.clear()
+        app.show("conversation")
+        settled("conversation")
+        fade = list(steps)
+        app.show("scan")  # built on first show, with the small framebuffers of its panels' shadows
+        settled("scan")
+        app.show("conversation")
+        settled("conversation")
+        before = framebuffers()
+        for _ in range(4):
+            app.show("scan")
+            settled("scan")
+            app.show("conversation")
+            settled("conversation")
+        report(fade=fade, opacities={s.name: s.opacity for s in sm.screens},
+               new_framebuffers=framebuffers() - before, talk=find_button("Talk to a person").text)
+    """, runtime=True, transitions=True)
+    # The new screen comes in as the old one goes: both partly visible, together at full strength.
+    between = [(a, b) for a, b in r["fade"] if 0.0 < a < 1.0]
+    assert len(between) >= 2, r["fade"]
+    assert all(abs(a + b - 1.0) < 1e-6 for a, b in between)
+    assert [round(a, 3) for a, _ in between] == sorted(round(a, 3) for a, _ in between)
+    # Afterwards every screen is fully opaque (the ones shown again later too) and usable.
+    assert set(r["opacities"].values()) == {1.0}
+    assert r["talk"] == "Talk to a person"
+    assert r["new_framebuffers"] == 0
+
 LAYOUT = """
     import kiosk.ui.screens.feedback as fb
     fb.THANKS_S = 60

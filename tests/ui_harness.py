@@ -54,7 +54,7 @@ if {runtime}:
         "tts": config.tts.model_copy(update={{"enabled": False}})}})
     ctl = build_runtime(quiet, clock=wall, database=os.path.join(os.environ["HOME"], "runtime.db"))
     assistant = ctl.assistant
-    app = KioskApp(ctl, quiet.ui, idle_timeout_s=90.0, transitions=False, start_controller=True,
+    app = KioskApp(ctl, quiet.ui, idle_timeout_s=90.0, transitions={transitions}, start_controller=True,
                    now=lambda: mono[0])
     d = Driver(app).start()
 else:
@@ -112,9 +112,13 @@ def report(**values):
 
 
 def run_ui(tmp_path: Path, body: str, *, size: tuple[int, int] = (1280, 800), camera: bool = False,
-           microphone: bool = True, runtime: bool = False, timeout: float = 120.0) -> dict:
+           microphone: bool = True, runtime: bool = False, transitions: bool = False,
+           timeout: float = 120.0) -> dict:
+    """`transitions`: the screens fade as in `kiosk run` (runtime scenarios only); off, a screen
+    change is complete when `show` returns."""
     script = tmp_path / "scenario.py"
     prelude = PRELUDE.format(w=size[0], h=size[1], camera=camera, microphone=microphone, runtime=runtime,
+                             transitions=transitions,
                              config=str(ROOT / "tests" / "data" / "test_config.toml"))
     script.write_text(prelude + textwrap.dedent(body), encoding="utf-8")
     env = dict(os.environ, HOME=str(tmp_path), KIVY_HOME=str(tmp_path / ".kivy"), PYTHONPATH=str(ROOT))

@@ -27,7 +27,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import FadeTransition, NoTransition
+from kivy.uix.screenmanager import NoTransition
 
 from kiosk import paths
 from kiosk.config import UiSection
@@ -45,6 +45,7 @@ from kiosk.events import (
     WorkerRestarted,
 )
 from kiosk.ui.theme import Theme
+from kiosk.ui.transition import CrossFade
 
 log = logging.getLogger("kiosk.ui")
 
@@ -119,7 +120,7 @@ class KioskApp(App):
         root = Factory.KioskRoot()
         self.root_widget = root
         self.sm = root.ids.sm
-        self.sm.transition = FadeTransition(duration=0.18) if self.transitions else NoTransition()
+        self.sm.transition = CrossFade(duration=0.18) if self.transitions else NoTransition()
         self.show("attract")
         self.controller.subscribe(self._from_runtime)
         if self.start_controller:
