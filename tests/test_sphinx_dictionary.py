@@ -8,7 +8,11 @@ import pytest
 
 pocketsphinx = pytest.importorskip("pocketsphinx")
 
-from kiosk.speech.sphinx_dictionary import lm_vocabulary, write_dictionary  # noqa: E402
+from kiosk.speech.sphinx_dictionary import (  # noqa: E402
+    derived_pronunciations,
+    lm_vocabulary,
+    write_dictionary,
+)
 
 
 def _bundled():
@@ -98,3 +102,29 @@ def test_the_engine_loads_the_open_model_s_likely_words_and_every_word_of_the_sh
     engine = build_speech_engine(everything, assistant, engine="pocketsphinx")
     assert 70_000 < engine.describe()["dictionary_entries_loaded"] < 100_000
     assert engine._decoder.lookup_word("zyuganov") is not None
+
+
+def test_shop_words_missing_from_the_dictionary_are_pronounced_from_its_entries():
+    source = _bundled() / "cmudict-en-us.dict"
+    common = lm_vocabulary(_bundled() / "en-us.lm.bin", most_likely=20_000)
+    shop = ["barcode", "giftcard", "motorhome", "litre", "tills", "plumber's", "washrooms", "dont", "wheres",
+            "feedback", "fedback", "kwikset", "receipt"]
+    derived = derived_pronunciations(shop, source, common=common)
+    assert derived["barcode"] == "B AA R K OW D"  # "bar" + "code": cmudict has no "barcode"
+    assert derived["giftcard"] == "G IH F T K AA R D"
+    assert derived["motorhome"] == "M OW T ER HH OW M"  # common words, not "moto" + "rhome"
+    assert derived["litre"] == "L IY T ER"  # spelt "liter" in cmudict
+    assert derived["tills"] == "T IH L Z"
+    assert derived["plumber's"] == "P L AH M ER Z"
+    assert derived["washrooms"] == "W AA SH R UW M Z"
+    # Known words need nothing. Typos stay out, as typos: of another shop word, or a contraction
+    # typed without its apostrophe (a transcript would show "dont"). So does a brand name with no
+    # common parts.
+    assert {"feedback", "receipt", "fedback", "dont", "wheres", "kwikset"}.isdisjoint(derived)
+
+
+def test_derived_words_are_written_after_the_kept_entries(tmp_path):
+    target = tmp_path / "kiosk.dict"
+    written = write_dictionary(_bundled() / "cmudict-en-us.dict", target, frozenset({"code", "barcode"}),
+                               extra={"barcode": "B AA R K OW D", "unused": "AH"})
+    assert target.read_text().splitlines() == ["code K OW D", "barcode B AA R K OW D"] and written == 2

@@ -54,7 +54,7 @@ from kiosk.speech.engine import (
     two_pass,
 )
 from kiosk.speech.jsgf import DomainGrammar, build_grammar, dictionary_words, out_of_scope_sentences
-from kiosk.speech.sphinx_dictionary import lm_vocabulary, write_dictionary
+from kiosk.speech.sphinx_dictionary import derived_pronunciations, lm_vocabulary, write_dictionary
 
 FRAME_S = 0.01  # PocketSphinx frames are 10 ms
 _MAX_BUFFER_S = 60.0  # the endpointer caps utterances well below this (max_utterance_s <= 60)
@@ -160,10 +160,21 @@ class PocketSphinxEngine:
         self.grammar: DomainGrammar | None = None
         self.feedback_grammar: DomainGrammar | None = None
         self._grammar_search: str | None = None
+        self._open_vocabulary = lm_vocabulary(self.files.lm, most_likely=self.open_words)
+        self.derived: dict[str, str] = {}  # the shop's words the dictionary lacks, pronounced
         if domain is not None:
             if out_of_scope is None:
                 out_of_scope = out_of_scope_sentences(paths.ASSETS_DIR / "intents" / "en")
             known = dictionary_words(self.files.dictionary)
+            spoken = domain.words | {w for text in (*out_of_scope, *answer_sentences()) for w in text.split()}
+            try:
+                # All of them, not just the unknown ones: a typo is told by the word it misspells.
+                self.derived = derived_pronunciations(spoken, self.files.dictionary,
+                                                      common=self._open_vocabulary)
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SpeechError(f"cannot read the pronouncing dictionary {self.files.dictionary}: {exc}; "
+                                  "reinstall pocketsphinx") from None
+            known |= frozenset(self.derived)
             self.grammar = build_grammar(domain, known,
                                          out_of_scope=out_of_scope if grammar == "lm" else ())
             expected = DomainLanguage(sentences=answer_sentences(), names=(), numbers=())
@@ -188,16 +199,17 @@ class PocketSphinxEngine:
     def _dictionary(self, tmp: Path) -> tuple[Path, int | None]:
         """The pronouncing dictionary cut down to the words the models use (kiosk.speech.
         sphinx_dictionary) and its number of entries, or the whole one (None) when the open model's
-        words cannot be read."""
-        keep = lm_vocabulary(self.files.lm, most_likely=self.open_words)
-        if keep is None:
+        words cannot be read; the shop's words built from its entries (`derived`) are added."""
+        keep = self._open_vocabulary
+        if keep is None and not self.derived:
             return self.files.dictionary, None
-        for g in (self.grammar, self.feedback_grammar):
-            if g is not None:
-                keep |= frozenset(g.words) | g.garbage_words
+        if keep is not None:
+            for g in (self.grammar, self.feedback_grammar):
+                if g is not None:
+                    keep |= frozenset(g.words) | g.garbage_words
         trimmed = tmp / "kiosk.dict"
         try:
-            return trimmed, write_dictionary(self.files.dictionary, trimmed, keep)
+            return trimmed, write_dictionary(self.files.dictionary, trimmed, keep, extra=self.derived)
         except (OSError, UnicodeDecodeError) as exc:
             raise SpeechError(f"cannot read the pronouncing dictionary {self.files.dictionary}: {exc}; "
                               "reinstall pocketsphinx") from None
@@ -246,6 +258,7 @@ class PocketSphinxEngine:
                                "dictionary": str(self.files.dictionary),
                                "dictionary_entries_loaded": self.dictionary_entries,
                                "open_words": self.open_words,
+                               "derived_words": sorted(self.derived),
                                "grammar_kind": self.grammar_kind,
                                "accept_confidence": self.accept_confidence}
         if self.grammar is not None:

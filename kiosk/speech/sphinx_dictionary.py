@@ -19,8 +19,9 @@ the quantisation tables (sphinxbase's lm_trie.c / lm_trie_quant.c: unigrams are 
 
 from __future__ import annotations
 
+import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -116,13 +117,154 @@ def dictionary_entries(path: str | Path) -> Iterator[tuple[str, str]]:
                 yield head.split("(", 1)[0], line
 
 
-def write_dictionary(source: str | Path, target: str | Path, keep: frozenset[str]) -> int:
-    """Copy the entries of `source` whose word (alternates "read(2)" included) is in `keep` to
-    `target`; returns how many were written."""
+def write_dictionary(source: str | Path, target: str | Path, keep: frozenset[str] | None,
+                     extra: Mapping[str, str] | None = None) -> int:
+    """Copy the entries of `source` whose word (alternates "read(2)" included) is in `keep` (None:
+    all) to `target`, then `extra` (word → phones, derived_pronunciations); returns how many were
+    written."""
     written = 0
     with open(target, "w", encoding="utf-8") as out:
         for word, line in dictionary_entries(source):
-            if word in keep:
-                out.write(line)
+            if keep is None or word in keep:
+                out.write(line if line.endswith("\n") else line + "\n")
+                written += 1
+        for word, phones in sorted((extra or {}).items()):
+            if keep is None or word in keep:
+                out.write(f"{word} {phones}\n")
                 written += 1
     return written
+
+
+# -- words the dictionary lacks, pronounced from the ones it has --------------------------------
+# The shop's own words decide what grammar mode can hear, and a sentence with a word the
+# dictionary lacks is left out of the shop's model whole: "scan this barcode" (cmudict has "bar"
+# and "code", not "barcode"), "a 5 litre tin", "where are the tills". Such words are mostly
+# compounds, British spellings and plurals, and their pronunciation follows from entries the
+# dictionary does have. Brand names mostly do not; they stay
+# out, as before.
+_SPELLINGS = ((r"re$", "er"), (r"our", "or"), (r"ise$", "ize"), (r"ised$", "ized"), (r"ising$", "izing"),
+              (r"yse$", "yze"), (r"ogue$", "og"), (r"ence$", "ense"), (r"elled$", "eled"),
+              (r"elling$", "eling"), (r"mme$", "m"))
+_CONTRACTED = ("t", "s", "d", "m", "ve", "re", "ll")  # "dont" is "don't", "ive" is "i've"
+_SIBILANTS = frozenset({"S", "Z", "SH", "ZH", "CH", "JH"})
+_VOICELESS = frozenset({"P", "T", "K", "F", "TH"})
+_MIN_PART = 3  # letters in each part of a compound: cmudict's many two-letter names split anything
+
+
+def derived_pronunciations(words: Iterable[str], source: str | Path, *,
+                           common: frozenset[str] | None = None) -> dict[str, str]:
+    """Phones for each of `words` that `source` (a CMU-format dictionary) lacks but can be built
+    from its entries: another spelling of a known word ("litre" as "liter"), a plural or
+    possessive of one ("tills", "plumber's"), or two of them joined ("barcode", "giftcard",
+    "dustpan"). Words it cannot build are left out, and so are contractions typed without their
+    apostrophe ("dont", "wheres"): the transcript would show them so. One pass over `source`,
+    keeping only the entries the candidates need.
+
+    A compound's parts must be `common` words (e.g. the open model's most probable; None: any
+    dictionary word): cmudict is full of names, and "motorhome" is "motor" + "home", not "moto" +
+    "rhome". A compound one letter away from another of `words` is taken for that word's typo
+    ("fedback", "avaliable", "retrun" in the typed examples) and left out, as the typo it is."""
+    words = sorted({w for w in words if w and w.replace("'", "").isalpha()})
+    lookalikes = _Lookalikes(words)
+    wanted: set[str] = set()
+    for word in words:
+        wanted.update(_candidates(word))
+        wanted.update(word[:-len(t)] + "'" + t for t in _CONTRACTED if word.endswith(t))
+        for i in range(_MIN_PART, len(word) - _MIN_PART + 1):
+            wanted.update(_candidates(word[:i]))
+            wanted.update(_candidates(word[i:]))
+    phones: dict[str, str] = {}
+    for word, line in dictionary_entries(source):
+        if word in wanted and word not in phones:  # the first, main pronunciation
+            phones[word] = " ".join(line.split()[1:])
+    out: dict[str, str] = {}
+    for word in words:
+        if word in phones or _apostrophe_dropped(word, phones):
+            continue
+        found = _one_word(word, phones)
+        if found is None:
+            parts = [(word[:i], word[i:]) for i in range(_MIN_PART, len(word) - _MIN_PART + 1)]
+            parts = [(a, b) for a, b in parts if common is None or (_in(a, common) and _in(b, common))]
+            joined = [(min(len(a), len(b)), _one_word(a, phones), _one_word(b, phones)) for a, b in parts]
+            joined = [(shortest, f"{pa} {pb}") for shortest, pa, pb in joined if pa and pb]
+            if joined and not lookalikes.near(word):
+                found = max(joined)[1]  # the most even split: "bar|code"
+        if found:
+            out[word] = found
+    return out
+
+
+def _in(word: str, common: frozenset[str]) -> bool:
+    return any(c in common for c in _candidates(word))
+
+
+class _Lookalikes:
+    """Which words are one edit (a letter added, dropped, changed or two swapped) from another."""
+
+    def __init__(self, words: Iterable[str]):
+        self._keys: dict[str, set[str]] = {}
+        for word in words:
+            for key in self._edits(word):
+                self._keys.setdefault(key, set()).add(word)
+
+    @staticmethod
+    def _edits(word: str) -> set[str]:
+        # Each word stands for itself and for its deletions: two words one edit apart share one.
+        return {word} | {word[:i] + word[i + 1:] for i in range(len(word))} | {
+            word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)}
+
+    def near(self, word: str) -> bool:
+        return any(other != word for key in self._edits(word) for other in self._keys.get(key, ()))
+
+
+def _variants(word: str) -> list[str]:
+    """The word and its other spellings: American for British, the apostrophe typed."""
+    out = [word]
+    for pattern, replacement in _SPELLINGS:
+        changed = re.sub(pattern, replacement, word)
+        if changed != word:
+            out.append(changed)
+    return out
+
+
+def _apostrophe_dropped(word: str, phones: Mapping[str, str]) -> bool:
+    """"dont", "wheres": a contraction typed without its apostrophe. Heard, it would be shown so."""
+    return "'" not in word and any(word[:-len(t)] + "'" + t in phones for t in _CONTRACTED
+                                   if word.endswith(t) and len(word) > len(t))
+
+
+def _candidates(word: str) -> list[str]:
+    """Every dictionary word that could pronounce `word` (its variants and their stems)."""
+    out = []
+    for variant in _variants(word):
+        out.append(variant)
+        for stem in _stems(variant):
+            out.extend(_variants(stem))
+    return out
+
+
+def _stems(word: str) -> list[str]:
+    if word.endswith("'s"):
+        return [word[:-2]]
+    stems = []
+    if word.endswith("es"):
+        stems.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        stems.append(word[:-1])
+    return stems
+
+
+def _one_word(word: str, phones: Mapping[str, str]) -> str | None:
+    for variant in _variants(word):
+        if variant in phones:
+            return phones[variant]
+    for stem in _stems(word):
+        for variant in _variants(stem):
+            if variant in phones:
+                base = phones[variant]
+                last = base.split()[-1]
+                if word.endswith("es") and stem == word[:-2] and last not in _SIBILANTS:
+                    continue  # "shoes" is "shoe" + s, not "sho" + es
+                suffix = "IH Z" if last in _SIBILANTS else "S" if last in _VOICELESS else "Z"
+                return f"{base} {suffix}"
+    return None
