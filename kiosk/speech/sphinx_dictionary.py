@@ -140,8 +140,7 @@ def write_dictionary(source: str | Path, target: str | Path, keep: frozenset[str
 # dictionary lacks is left out of the shop's model whole: "scan this barcode" (cmudict has "bar"
 # and "code", not "barcode"), "a 5 litre tin", "where are the tills". Such words are mostly
 # compounds, British spellings and plurals, and their pronunciation follows from entries the
-# dictionary does have. Brand names mostly do not; they stay
-# out, as before.
+# dictionary does have. Brand names mostly do not; they stay out, as before.
 _SPELLINGS = ((r"re$", "er"), (r"our", "or"), (r"ise$", "ize"), (r"ised$", "ized"), (r"ising$", "izing"),
               (r"yse$", "yze"), (r"ogue$", "og"), (r"ence$", "ense"), (r"elled$", "eled"),
               (r"elling$", "eling"), (r"mme$", "m"))
@@ -218,7 +217,7 @@ class _Lookalikes:
 
 
 def _variants(word: str) -> list[str]:
-    """The word and its other spellings: American for British, the apostrophe typed."""
+    """The word and its American spellings, where it is spelt the British way."""
     out = [word]
     for pattern, replacement in _SPELLINGS:
         changed = re.sub(pattern, replacement, word)
