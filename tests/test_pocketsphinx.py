@@ -45,6 +45,16 @@ def engine(config):
     return PocketSphinxEngine(domain)
 
 
+def test_typed_shorthand_is_expected_as_it_is_said(engine):
+    from kiosk.speech.domain import spoken_form
+
+    # "do u take card", "where r the sponges" are in the examples: a transcript must never show
+    # "u" or "r" ("how much r the garden gloves" was heard), and a "U" in a name stays a letter.
+    assert not {"u", "ur", "pls", "thx"} & set(engine.grammar.words)  # "r" stays: GRK "R4" screws
+    assert spoken_form("Do u take card? thx", shorthand=True) == "do you take card thanks"
+    assert spoken_form("U-bolt 10mm") == "u bolt ten mm"
+
+
 def test_shop_words_the_dictionary_lacks_are_heard(engine, audio_dir):
     # cmudict has "washroom", "liter", "bar" and "code", not "washrooms", "litre" or "barcode": a
     # sentence with such a word used to be left out of the shop's model whole, and these were heard

@@ -258,6 +258,9 @@ def test_say_writes_speech_that_the_kiosk_understands(tmp_path):
 @pytest.mark.parametrize("heard, runner_up, acted_on", [
     # The best guess means nothing to the shop, the runner-up is a clear request: act on it.
     ("miller lite and get it", "never mind forget it", "never mind forget it"),
+    # ... or one of the kiosk's commands (espeak's "zoom in", heard as "do you" first).
+    ("do you", "zoom in", "zoom in"),
+    ("do you", "do you do", "do you"),  # a runner-up that means nothing either changes nothing
     # The best guess is understood: keep it.
     ("where is the nearest toilet", "where is the nearest toilets", "where is the nearest toilet"),
     # The best guess is confidently not a shop request: never turn chit-chat into a shop answer.

@@ -57,14 +57,25 @@ def _spell_number(match: re.Match[str]) -> str:
     return " " + number_to_words(int(digits)) + " "
 
 
-def spoken_form(text: str) -> str:
-    """Lower-case words only, numbers spelled out as they are said: what a recogniser outputs."""
+# Typed shorthand in the example requests ("do u take card", "where r the sponges"), as it is
+# said. Left as typed, "u" and "r" were words of the shop's speech model, and transcripts read
+# "how much r the garden gloves" or "do u".
+_SHORTHAND = {"u": "you", "r": "are", "ur": "your", "ty": "thank you", "thx": "thanks", "thanx": "thanks",
+              "pls": "please", "plz": "please"}
+
+
+def spoken_form(text: str, *, shorthand: bool = False) -> str:
+    """Lower-case words only, numbers spelled out as they are said: what a recogniser outputs.
+    `shorthand`: typed shorthand in a sentence said in full ("u" as "you"); not for names, where a
+    "U" is a letter ("u bolt")."""
     text = text.lower()
     for symbol, spoken in _SYMBOLS.items():
         text = text.replace(symbol, spoken)
     text = _NUMBER.sub(_spell_number, text)
     text = _NOT_WORD.sub(" ", text)
     words = [w.strip("'") for w in text.split()]
+    if shorthand:
+        words = [_SHORTHAND.get(w, w) for w in words]
     return " ".join(w for w in words if w)
 
 
@@ -81,8 +92,8 @@ class DomainLanguage:
         return frozenset(w for text in (*self.sentences, *self.names, *self.numbers) for w in text.split())
 
 
-def _unique(texts: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted({t for t in (spoken_form(x) for x in texts) if t}))
+def _unique(texts: Iterable[str], *, shorthand: bool = False) -> tuple[str, ...]:
+    return tuple(sorted({t for t in (spoken_form(x, shorthand=shorthand) for x in texts) if t}))
 
 
 def build_domain(intents: str | Path, catalog: Catalog, profile: StoreProfile) -> DomainLanguage:
@@ -102,4 +113,4 @@ def build_domain(intents: str | Path, catalog: Catalog, profile: StoreProfile) -
     for service in profile.services:
         names += [service.name, *service.keywords]
     names += profile.payment_methods
-    return DomainLanguage(sentences=_unique(sentences), names=_unique(names))
+    return DomainLanguage(sentences=_unique(sentences, shorthand=True), names=_unique(names))

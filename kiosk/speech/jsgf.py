@@ -76,7 +76,8 @@ def dictionary_words(path: str | Path) -> frozenset[str]:
 def out_of_scope_sentences(intents: str | Path) -> tuple[str, ...]:
     """The intent data's out-of-scope examples in spoken form: the garbage class of the LM."""
     dataset = load_dataset(intents)
-    return tuple(sorted({t for t in (spoken_form(e.text) for e in dataset.examples if e.label == OOS) if t}))
+    return tuple(sorted({t for t in (spoken_form(e.text, shorthand=True) for e in dataset.examples
+                                     if e.label == OOS) if t}))
 
 
 def _slot_templates(sentences: tuple[str, ...], names: set[str]) -> list[tuple[str, str, str]]:

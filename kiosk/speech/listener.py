@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from kiosk.audio.endpoint import Endpointer, NoSpeech, SpeechAudio, SpeechEnded, SpeechStarted
 from kiosk.audio.source import FRAME_BYTES, SAMPLE_WIDTH, AudioSource
+from kiosk.dialogue.commands import kiosk_command
 from kiosk.dialogue.rating import answers
 from kiosk.dialogue.session import PRODUCT_INTENTS
 from kiosk.events import TurnResult
@@ -162,8 +163,9 @@ class Listener:
 
         Recognisers rank by sound; the text core knows what customers ask. When the best guess
         means nothing to the shop ("the old can you") but an n-best alternative is a confident
-        shop request, the alternative is what was said far more often than not. A best guess the
-        intent model calls out of scope is kept: overruling it turns chit-chat into shop answers.
+        shop request or one of the kiosk's commands, the alternative is what was said far more often
+        than not. A best guess the intent model calls out of scope is kept: overruling it turns
+        chit-chat into shop answers.
         """
         if not transcript.alternatives:
             return transcript.text
@@ -174,6 +176,12 @@ class Listener:
         if understood or best.oos_confidence >= _RUNNER_UP_CONFIDENCE:
             return transcript.text  # understood, or confidently not a shop request ("play some music")
         for text, _ in transcript.alternatives:
+            if text and kiosk_command(text) is not None:
+                # The kiosk's own commands are whole fixed phrasings: one in the n-best list was
+                # very probably said (espeak's "zoom in" came second to "do you" for one voice).
+                log.info("using the recogniser's runner-up %r over %r (a kiosk command)", text,
+                         transcript.text)
+                return text
             runner_up = understand(text, today) if text else None
             if runner_up is not None and runner_up.intent is not None \
                     and runner_up.confidence >= _RUNNER_UP_CONFIDENCE:
