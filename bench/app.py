@@ -127,12 +127,18 @@ def _summary(runs: list[dict]) -> dict:
 
 
 # -- child processes ---------------------------------------------------------------------------
-def child_bare(launched: float) -> dict:
+def _heap_policy() -> None:
+    """As `kiosk run` does first (kiosk.runtime.memory); KIOSK_BENCH_MALLOC=glibc keeps glibc's own."""
     from kiosk.runtime.memory import return_large_blocks
+
+    if os.environ.get("KIOSK_BENCH_MALLOC", "fixed") == "fixed":
+        return_large_blocks()
+
+
+def child_bare(launched: float) -> dict:
     from kiosk.ui import configure_kivy
 
-    if os.environ.get("KIOSK_BENCH_MALLOC", "fixed") == "fixed":  # the same heap policy as the app's
-        return_large_blocks()
+    _heap_policy()  # the same as the app's, so the difference is the kiosk's own
 
     configure_kivy(SIZE, fullscreen=False, offscreen=True)
     from kivy.app import App
@@ -156,11 +162,9 @@ def child_bare(launched: float) -> dict:
 
 
 def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
-    from kiosk.runtime.memory import return_large_blocks
     from kiosk.ui import configure_kivy
 
-    if os.environ.get("KIOSK_BENCH_MALLOC", "fixed") == "fixed":  # as `kiosk run` does; "glibc": its default
-        return_large_blocks()
+    _heap_policy()
 
     configure_kivy(SIZE, fullscreen=False, offscreen=True)
     from kivy.clock import Clock
@@ -190,8 +194,9 @@ def child_app(launched: float, mode: str, speech: str | None = None) -> dict:
     # KIOSK_BENCH_TRANSITIONS=0: instant screen changes, to see what the fades cost; =kivy: Kivy's
     # own FadeTransition instead of the kiosk's CrossFade (kiosk.ui.transition says why it went).
     if os.environ.get("KIOSK_BENCH_TRANSITIONS") == "kivy":
-        import kiosk.ui.app as ui_app
         from kivy.uix.screenmanager import FadeTransition
+
+        import kiosk.ui.app as ui_app
 
         ui_app.CrossFade = FadeTransition
     app = KioskApp(runtime, config.ui, idle_timeout_s=3600, language="en", start_controller=True,
